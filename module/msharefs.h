@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * msharefs internals shared by the module's files.
+ */
+#ifndef MSHAREFS_H
+#define MSHAREFS_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/xarray.h>
+#include <linux/atomic.h>
+
+#include "compat.h"
+
+/*
+ * The size and alignment granule of a region: the span of one PTE table,
+ * so that a region can own whole page tables.
+ */
+#define MSHAREFS_GRANULE	PMD_SIZE
+
+struct msharefs_sb_info {
+	atomic_long_t nr_pages;		/* pages held by this mount's regions */
+};
+
+struct mshare_region;
+
+/*
+ * How the pages of a region reach the page tables of its attachers.
+ * The foundation lets the core mm build private page tables from the
+ * pages ->fault hands it; a page-table-sharing implementation replaces it.
+ */
+struct mshare_pt_ops {
+	vm_fault_t (*fault)(struct mshare_region *region, struct vm_fault *vmf);
+	/* Optional: the region is going away, drop what the implementation holds. */
+	void (*release)(struct mshare_region *region);
+};
+
+/*
+ * A region: the memory behind one msharefs file.  It lives exactly as long
+ * as its inode: until it is unlinked and its last open file and mapping are
+ * gone (a mapping holds its file).
+ */
+struct mshare_region {
+	struct xarray pages;		/* page index -> struct page * */
+	atomic_long_t nr_pages;		/* pages in @pages */
+	const struct mshare_pt_ops *pt_ops;
+	struct msharefs_sb_info *sbi;
+};
+
+struct msharefs_inode {
+	struct mshare_region region;
+	struct inode vfs_inode;
+};
+
+static inline struct msharefs_inode *MSHAREFS_I(struct inode *inode)
+{
+	return container_of(inode, struct msharefs_inode, vfs_inode);
+}
+
+static inline struct mshare_region *file_region(struct file *file)
+{
+	return &MSHAREFS_I(file_inode(file))->region;
+}
+
+/* Module-wide counters, checked at unload. */
+extern atomic_long_t msharefs_pages_alive;
+extern atomic_long_t msharefs_regions_alive;
+
+/* inode.c */
+extern struct file_system_type msharefs_fs_type;
+int msharefs_inode_cache_init(void);
+void msharefs_inode_cache_destroy(void);
+
+/* region.c */
+void mshare_region_init(struct mshare_region *region,
+			struct msharefs_sb_info *sbi);
+void mshare_region_destroy(struct mshare_region *region);
+struct page *mshare_region_get_page(struct mshare_region *region,
+				    pgoff_t index);
+int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
+unsigned long mshare_region_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
+
+/* pt_private.c */
+extern const struct mshare_pt_ops mshare_pt_private_ops;
+
+#endif /* MSHAREFS_H */
