@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Helpers shared by the live tests; see common.h. */
+#include "common.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+unsigned long live_checks;
+const char *live_name = "live";
+
+static pid_t main_pid;
+static long baseline_used = -1;
+static bool failed;
+static void (*exit_fns[8])(void);
+static int n_exit_fns;
+
+const char *live_errname(int err)
+{
+	static __thread char buf[64];
+	const char *n = strerrorname_np(err);
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
+void live_fail(const char *file, int line, const char *what, int err,
+	       const char *fmt, ...)
+{
+	char msg[512] = "";
+
+	if (fmt) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "%s[%d]: FAIL %s:%d: %s%s%s (errno %d %s)\n",
+		live_name, (int)getpid(), file, line, what,
+		fmt ? ": " : "", msg, err, live_errname(err));
+	failed = true;
+	exit(1);
+}
+
+/* Remove everything under dir except the root's mshare_info. */
+static void remove_tree(const char *dir, bool root)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char p[PATH_MAX];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (root && !strcmp(de->d_name, "mshare_info"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			remove_tree(p, false);
+			rmdir(p);
+		} else {
+			unlink(p);
+		}
+	}
+	closedir(d);
+}
+
+static void live_exit_handler(void)
+{
+	if (getpid() != main_pid)
+		return;
+	for (int i = n_exit_fns - 1; i >= 0; i--)
+		exit_fns[i]();
+	if (failed)
+		remove_tree(MNT, true);
+}
+
+void live_atexit(void (*fn)(void))
+{
+	if (n_exit_fns < (int)(sizeof(exit_fns) / sizeof(exit_fns[0])))
+		exit_fns[n_exit_fns++] = fn;
+}
+
+void live_init(const char *name)
+{
+	struct statfs sf;
+
+	live_name = name;
+	main_pid = getpid();
+	setvbuf(stdout, NULL, _IONBF, 0);
+	atexit(live_exit_handler);
+	alarm(100);	/* watchdog: a hung test dies of SIGALRM before the harness's 120 s */
+	CHECKF(geteuid() == 0, "live tests run as root");
+	CHECKF(statfs(MNT, &sf) == 0, "statfs %s", MNT);
+	CHECKF(sf.f_type == 0x4d534852, "%s is not msharefs (f_type %#lx)",
+	       MNT, (unsigned long)sf.f_type);
+	baseline_used = used_pages(MNT);
+}
+
+void live_done(void)
+{
+	DIR *d = opendir(MNT);
+	struct dirent *de;
+	long used;
+
+	CHECK(d != NULL);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "mshare_info"))
+			continue;
+		CHECKF(0, "test left %s/%s behind", MNT, de->d_name);
+	}
+	closedir(d);
+	used = wait_used_pages(MNT, baseline_used);
+	CHECKF(used == baseline_used,
+	       "mount holds %ld pages at the end, %ld at the start",
+	       used, baseline_used);
+	fprintf(stderr, "%s: PASS (%lu checks)\n", live_name, live_checks);
+	exit(0);
+}
+
+long page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+long used_pages(const char *mnt)
+{
+	struct statfs sf;
+
+	CHECKF(statfs(mnt, &sf) == 0, "statfs %s", mnt);
+	return (long)(sf.f_blocks - sf.f_bfree);
+}
+
+long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+long wait_used_pages(const char *mnt, long want)
+{
+	long end = now_ms() + 2000, v;
+
+	while ((v = used_pages(mnt)) != want && now_ms() < end)
+		usleep(10000);
+	return v;
+}
+
+/* ---- fault probes ---- */
+
+static __thread sigjmp_buf probe_env;
+static __thread volatile int probe_armed;
+
+static void probe_handler(int sig)
+{
+	if (probe_armed)
+		siglongjmp(probe_env, sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int probe(volatile void *addr, bool write, unsigned char val)
+{
+	struct sigaction sa = { .sa_handler = probe_handler }, osegv, obus;
+	int sig;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, &osegv);
+	sigaction(SIGBUS, &sa, &obus);
+	sig = sigsetjmp(probe_env, 1);
+	if (sig == 0) {
+		probe_armed = 1;
+		if (write)
+			*(volatile unsigned char *)addr = val;
+		else
+			(void)*(volatile unsigned char *)addr;
+	}
+	probe_armed = 0;
+	sigaction(SIGSEGV, &osegv, NULL);
+	sigaction(SIGBUS, &obus, NULL);
+	return sig;
+}
+
+int probe_read(const volatile void *addr)
+{
+	return probe((volatile void *)(uintptr_t)addr, false, 0);
+}
+
+int probe_write(volatile void *addr, unsigned char val)
+{
+	return probe(addr, true, val);
+}
+
+/* ---- patterns ---- */
+
+static inline uint64_t pat(uint64_t seed, size_t i)
+{
+	uint64_t x = (seed + 1) * 0x9e3779b97f4a7c15ULL ^ (i * 0xbf58476d1ce4e5b9ULL);
+
+	return x ^ (x >> 29);
+}
+
+void fill_pattern(void *p, size_t len, uint64_t seed)
+{
+	uint64_t *w = p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		w[i] = pat(seed, i);
+}
+
+long verify_pattern(const void *p, size_t len, uint64_t seed)
+{
+	const uint64_t *w = p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i] != pat(seed, i))
+			return (long)(i * 8);
+	return -1;
+}
+
+long verify_zero(const void *p, size_t len)
+{
+	const uint64_t *w = p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i])
+			return (long)(i * 8);
+	return -1;
+}
+
+void touch_pages(void *p, size_t len, unsigned char val)
+{
+	size_t ps = (size_t)page_size();
+
+	for (size_t o = 0; o < len; o += ps)
+		((volatile unsigned char *)p)[o] = val;
+}
+
+/* ---- regions through raw syscalls ---- */
+
+const char *mpath(const char *name)
+{
+	static __thread char buf[4][PATH_MAX];
+	static __thread int n;
+	char *b = buf[n++ & 3];
+
+	snprintf(b, PATH_MAX, "%s/%s", MNT, name);
+	return b;
+}
+
+int raw_create(const char *name, size_t size)
+{
+	int fd = open(mpath(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	CHECKF(fd >= 0, "create %s", mpath(name));
+	if (size)
+		CHECKF(ftruncate(fd, (off_t)size) == 0, "ftruncate %s %zu",
+		       name, size);
+	return fd;
+}
+
+void *raw_attach(int fd, size_t size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+
+	CHECKF(p != MAP_FAILED, "mmap fd %d size %zu", fd, size);
+	return p;
+}
+
+/* ---- processes ---- */
+
+pid_t spawn(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+pid_t spawn_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(gid) || setuid(uid)) {
+			perror("spawn_as: drop privileges");
+			_exit(99);
+		}
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+int wait_status(pid_t pid)
+{
+	int st;
+
+	CHECK(waitpid(pid, &st, 0) == pid);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+int run_child(int (*fn)(void *), void *arg)
+{
+	return wait_status(spawn(fn, arg));
+}
+
+int run_child_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
+{
+	return wait_status(spawn_as(uid, gid, fn, arg));
+}
+
+const char *bindir(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("MSHARE_TEST_BINDIR");
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	CHECK(n > 0);
+	dir[n] = 0;
+	*strrchr(dir, '/') = 0;
+	return dir;
+}
+
+const char *sibling(const char *name)
+{
+	static char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", bindir(), name);
+	if (access(p, X_OK) == 0)
+		return p;
+	/* build tree: examples/ and tests/live/ are siblings */
+	snprintf(p, sizeof(p), "%s/../../examples/%s", bindir(), name);
+	if (access(p, X_OK) == 0)
+		return p;
+	snprintf(p, sizeof(p), "%s/../tests/live/%s", bindir(), name);
+	if (access(p, X_OK) == 0)
+		return p;
+	return NULL;
+}
+
+pid_t start_prog(char *const argv[], int *outfd)
+{
+	char path[PATH_MAX];
+	int pfd[2];
+	pid_t pid;
+
+	if (strchr(argv[0], '/')) {
+		snprintf(path, sizeof(path), "%s", argv[0]);
+	} else {
+		const char *s = sibling(argv[0]);
+
+		CHECKF(s != NULL, "binary %s not found next to %s", argv[0],
+		       bindir());
+		snprintf(path, sizeof(path), "%s", s);
+	}
+	CHECK(pipe2(pfd, O_CLOEXEC) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execv(path, argv);
+		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (outfd)
+		*outfd = pfd[0];
+	else
+		close(pfd[0]);
+	return pid;
+}
+
+void read_all(int fd, char *out, size_t outlen)
+{
+	size_t n = 0;
+	char sink[256];
+
+	for (;;) {
+		ssize_t r;
+
+		if (out && n + 1 < outlen)
+			r = read(fd, out + n, outlen - 1 - n);
+		else
+			r = read(fd, sink, sizeof(sink));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (out && n + 1 < outlen)
+			n += (size_t)r;
+	}
+	if (out && outlen)
+		out[n] = 0;
+	close(fd);
+}
+
+int run_prog(char *const argv[], char *out, size_t outlen)
+{
+	int fd, st;
+	pid_t pid = start_prog(argv, &fd);
+
+	read_all(fd, out, outlen);
+	st = wait_status(pid);
+	if (out)
+		fprintf(stderr, "  $ %s ... -> %d\n%s", argv[0], st, out);
+	return st;
+}
+
+/* ---- address space ---- */
+
+void *reserve_aligned(size_t len)
+{
+	size_t total = len + GRANULE;
+	char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a;
+
+	CHECK(p != MAP_FAILED);
+	a = (char *)(((uintptr_t)p + GRANULE - 1) & ~(uintptr_t)(GRANULE - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + len < p + total)
+		munmap(a + len, (size_t)(p + total - (a + len)));
+	return a;
+}
+
+static int maps_scan(const void *start, size_t len, bool exact)
+{
+	uintptr_t s = (uintptr_t)start, e = s + len;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int hit = 0;
+
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+
+		if (sscanf(line, "%lx-%lx", &a, &b) != 2)
+			continue;
+		if (exact ? (a == s && b == e) : (a < e && b > s))
+			hit = 1;
+	}
+	fclose(f);
+	return hit;
+}
+
+bool maps_has(const void *start, size_t len)
+{
+	return maps_scan(start, len, true);
+}
+
+bool maps_overlaps(const void *start, size_t len)
+{
+	return maps_scan(start, len, false);
+}

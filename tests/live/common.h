@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the live tests (suite "live").
+ *
+ * A live test runs as root inside the VM, against the real msharefs module
+ * mounted at /sys/fs/mshare.  Exit status: 0 pass, 1 fail, 77 skip.
+ * Every diagnostic goes to stderr.
+ *
+ * CHECK(cond)                 fail (exit 1) unless cond holds
+ * CHECKF(cond, fmt, ...)      same, with a formatted explanation
+ * EXPECT_OK(call)             fail if call returns -1 / MAP_FAILED
+ * EXPECT_ERRNO(call, err)     fail unless call returns -1 / MAP_FAILED
+ *                             with errno == err
+ * probe_read(p) / probe_write(p, v)
+ *                             0 if the access worked, else the signal
+ *                             (SIGSEGV / SIGBUS) it raised
+ */
+#ifndef LIVE_COMMON_H
+#define LIVE_COMMON_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define MNT		"/sys/fs/mshare"
+#define GRANULE		(2UL * 1024 * 1024)
+#define MIB		(1024UL * 1024)
+
+extern unsigned long live_checks;
+extern const char *live_name;
+
+void live_fail(const char *file, int line, const char *what, int err,
+	       const char *fmt, ...) __attribute__((noreturn, format(printf, 5, 6)));
+
+#define CHECK(cond) do {						\
+	bool _ok = (cond);						\
+	int _saved = errno;						\
+	live_checks++;							\
+	if (!_ok)							\
+		live_fail(__FILE__, __LINE__, #cond, _saved, NULL);	\
+} while (0)
+
+#define CHECKF(cond, ...) do {						\
+	bool _ok = (cond);						\
+	int _saved = errno;						\
+	live_checks++;							\
+	if (!_ok)							\
+		live_fail(__FILE__, __LINE__, #cond, _saved, __VA_ARGS__); \
+} while (0)
+
+/* call returns an integer or a pointer; -1 / MAP_FAILED is failure */
+#define EXPECT_OK(call) ({						\
+	errno = 0;							\
+	intptr_t _r = (intptr_t)(call);					\
+	int _e = errno;							\
+	live_checks++;							\
+	if (_r == -1)							\
+		live_fail(__FILE__, __LINE__, #call, _e,		\
+			  "expected success");				\
+	_r;								\
+})
+
+#define EXPECT_ERRNO(call, err) do {					\
+	errno = 0;							\
+	intptr_t _r = (intptr_t)(call);					\
+	int _e = errno;							\
+	live_checks++;							\
+	if (_r != -1 || _e != (err))					\
+		live_fail(__FILE__, __LINE__, #call, _e,		\
+			  "expected -1/%s, got %ld (errno %s)",		\
+			  live_errname(err), (long)_r,			\
+			  _r == -1 ? live_errname(_e) : "-");		\
+} while (0)
+
+/* Same, for functions returning NULL on failure. */
+#define EXPECT_NULL_ERRNO(call, err) do {				\
+	errno = 0;							\
+	const void *_p = (call);					\
+	int _e = errno;							\
+	live_checks++;							\
+	if (_p != NULL || _e != (err))					\
+		live_fail(__FILE__, __LINE__, #call, _e,		\
+			  "expected NULL/%s, got %p (errno %s)",	\
+			  live_errname(err), _p, live_errname(_e));	\
+} while (0)
+
+const char *live_errname(int err);
+
+/*
+ * Start a test: records the name, the baseline of the mount's used pages,
+ * arms a watchdog, and on failure removes what the test left in the mount.
+ */
+void live_init(const char *name);
+/*
+ * End a test: the mount root must hold only mshare_info and the used page
+ * count must be back to the baseline; prints the number of checks; exit 0.
+ */
+void live_done(void) __attribute__((noreturn));
+
+/* Run fn at exit (only in the process that registered it, failure or not). */
+void live_atexit(void (*fn)(void));
+
+/* statfs(mnt).f_blocks - f_bfree: pages held by the mount's regions. */
+long used_pages(const char *mnt);
+/* Wait up to ~2 s for used_pages(mnt) == want; return the last value seen. */
+long wait_used_pages(const char *mnt, long want);
+long page_size(void);
+
+/* 0 if the access did not fault, else the signal number. */
+int probe_read(const volatile void *addr);
+int probe_write(volatile void *addr, unsigned char val);
+
+/* Fill/verify a region with a pattern derived from seed (word granular). */
+void fill_pattern(void *p, size_t len, uint64_t seed);
+/* Returns -1 if it matches, else the offset of the first mismatch. */
+long verify_pattern(const void *p, size_t len, uint64_t seed);
+/* Returns -1 if all bytes are zero, else the first non-zero offset. */
+long verify_zero(const void *p, size_t len);
+/* Touch (write one byte to) every page of [p, p+len). */
+void touch_pages(void *p, size_t len, unsigned char val);
+
+/* MNT "/" name */
+const char *mpath(const char *name);
+/* Raw syscalls: open(MNT/name, O_RDWR|O_CREAT|O_EXCL, 0600) + ftruncate. */
+int raw_create(const char *name, size_t size);
+/* Raw mmap(NULL, size, prot, MAP_SHARED, fd, 0); CHECKed. */
+void *raw_attach(int fd, size_t size, int prot);
+
+/* fork; the child runs fn(arg) and _exit()s with its return value. */
+pid_t spawn(int (*fn)(void *), void *arg);
+/* fork; the child drops to uid/gid (no supplementary groups), runs fn. */
+pid_t spawn_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
+/* waitpid; exit status, or 128 + signal. */
+int wait_status(pid_t pid);
+/* Run fn(arg) in a child (as uid/gid if uid != 0) and return its status. */
+int run_child(int (*fn)(void *), void *arg);
+int run_child_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
+
+/* Directory holding the project binaries ($MSHARE_TEST_BINDIR or ours). */
+const char *bindir(void);
+/* bindir() "/" name, or NULL if it is not there. */
+const char *sibling(const char *name);
+/*
+ * fork + exec argv (argv[0] looked up with sibling() if it has no '/'),
+ * stdout and stderr into out (NUL-terminated, truncated to outlen), return
+ * the exit status (128 + signal if killed).  out may be NULL.
+ */
+int run_prog(char *const argv[], char *out, size_t outlen);
+/* Same, but do not wait: returns the pid; *outfd reads the child's stdout. */
+pid_t start_prog(char *const argv[], int *outfd);
+/* Read all of fd into out (NUL-terminated), close fd. */
+void read_all(int fd, char *out, size_t outlen);
+
+/* Monotonic milliseconds. */
+long now_ms(void);
+
+
+
+/* An anonymous PROT_NONE reservation of len bytes at a 2 MiB aligned address. */
+void *reserve_aligned(size_t len);
+/* Whether /proc/self/maps has a mapping exactly [start, start + len). */
+bool maps_has(const void *start, size_t len);
+/* Whether any mapping intersects [start, start + len). */
+bool maps_overlaps(const void *start, size_t len);
+#endif /* LIVE_COMMON_H */
