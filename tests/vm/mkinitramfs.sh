@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Build the live-suite initramfs (cpio.gz):
+#   busybox-static + applet links, /init (tests/vm/init.sh), the module as
+#   /lib/msharefs.ko, BINs in /opt/mshare/bin and every shared library they
+#   need (system libraries and the dynamic loader at their own paths, others
+#   -- libmshare.so from a build dir or a DESTDIR -- in /opt/mshare/lib, which
+#   init puts on LD_LIBRARY_PATH).
+#
+#   mkinitramfs.sh -o OUT.cpio.gz -k MODULE.ko [-d DEMO_SCRIPT] [-L LIBDIR]...
+#                  [-e NAME=VALUE]... BIN...
+#
+#   -L LIBDIR      search LIBDIR first for libraries (LD_LIBRARY_PATH for ldd)
+#   -d SCRIPT      demo mode: init runs SCRIPT instead of the live tests
+#   -e NAME=VALUE  written to /etc/mshare/env, read by init (e.g.
+#                  MSHARE_TEST_TIMEOUT=120, MSHARE_TESTS="live-a live-b")
+# Live tests are the BINs named live-*; the others are helpers/examples.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+out='' ko='' demo=''
+libdirs=() envs=()
+while getopts o:k:d:L:e: opt; do
+	case $opt in
+	o) out=$OPTARG ;;
+	k) ko=$OPTARG ;;
+	d) demo=$OPTARG ;;
+	L) libdirs+=("$OPTARG") ;;
+	e) envs+=("$OPTARG") ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ -n "$out" ] && [ -n "$ko" ] || { echo "usage: $0 -o OUT -k KO [-d DEMO] [-L DIR]... [-e N=V]... BIN..." >&2; exit 2; }
+[ -f "$ko" ] || { echo "mkinitramfs: module $ko not found" >&2; exit 1; }
+
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || { echo "mkinitramfs: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
+if ldd "$busybox" >/dev/null 2>&1; then
+	echo "mkinitramfs: $busybox is not static (apt-get install busybox-static)" >&2; exit 1
+fi
+
+root=$(mktemp -d)
+chmod 755 "$root" # mktemp makes it 0700: / must be searchable by the tests' uid 1000
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc/mshare,lib,opt/mshare/bin,opt/mshare/lib,root}
+cp "$busybox" "$root/bin/busybox"
+for a in $("$root/bin/busybox" --list-full); do
+	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+done
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+mknod -m 666 "$root/dev/null" c 1 3 2>/dev/null || true
+install -m 755 "$here/init.sh" "$root/init"
+cp "$ko" "$root/lib/msharefs.ko"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+
+copy_lib() { # copy_lib NAME PATH
+	local name=$1 path=$2 dest
+	case $path in
+	/lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) dest=$root$path ;;
+	*) dest=$root/opt/mshare/lib/$name ;;
+	esac
+	[ -e "$dest" ] && return 0
+	mkdir -p "$(dirname "$dest")"
+	cp -L "$path" "$dest"
+}
+
+ldpath=$(IFS=:; echo "${libdirs[*]:-}")
+ldpath=${ldpath}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+for bin in "$@"; do
+	[ -f "$bin" ] || { echo "mkinitramfs: $bin not found" >&2; exit 1; }
+	install -m 755 "$bin" "$root/opt/mshare/bin/$(basename "$bin")"
+	# Scripts need nothing more; ELF files need their libraries.
+	[ "$(head -c 4 "$bin" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+	if ! deps=$(LD_LIBRARY_PATH=$ldpath ldd "$bin" 2>&1); then
+		grep -q 'not a dynamic executable' <<<"$deps" && continue
+		echo "mkinitramfs: ldd $bin failed: $deps" >&2; exit 1
+	fi
+	if grep -q 'not found' <<<"$deps"; then
+		echo "mkinitramfs: $bin: missing libraries:" >&2
+		grep 'not found' <<<"$deps" >&2
+		exit 1
+	fi
+	while read -r name arrow path _; do
+		if [ "$arrow" = "=>" ] && [ -n "$path" ] && [ "${path:0:1}" = / ]; then
+			copy_lib "$name" "$path"
+		elif [ "${name:0:1}" = / ]; then # the dynamic loader
+			copy_lib "$(basename "$name")" "$name"
+		fi
+	done <<<"$deps"
+done
+
+{
+	if [ -n "$demo" ]; then
+		install -m 755 "$demo" "$root/opt/mshare/demo.sh"
+		echo "MSHARE_MODE=demo"
+	else
+		echo "MSHARE_MODE=tests"
+	fi
+	for e in "${envs[@]:+${envs[@]}}"; do
+		printf "%s='%s'\n" "${e%%=*}" "${e#*=}"
+	done
+} >"$root/etc/mshare/env"
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc -R 0:0 --quiet | gzip -1 >"$out.tmp")
+mv "$out.tmp" "$out"
