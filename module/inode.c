@@ -27,6 +27,14 @@ static const struct inode_operations msharefs_region_iops;
 static const struct file_operations msharefs_region_fops;
 static const struct file_operations msharefs_info_fops;
 
+/*
+ * Region pages name the file's mapping (for futex keys of process-shared
+ * locks) but are never in its page cache: nothing to write back.
+ */
+static const struct address_space_operations msharefs_region_aops = {
+	.dirty_folio	= noop_dirty_folio,
+};
+
 static struct inode *msharefs_get_inode(struct super_block *sb,
 					const struct inode *dir, umode_t mode)
 {
@@ -47,7 +55,9 @@ static struct inode *msharefs_get_inode(struct super_block *sb,
 	case S_IFREG:
 		inode->i_op = &msharefs_region_iops;
 		inode->i_fop = &msharefs_region_fops;
-		mshare_region_init(&MSHAREFS_I(inode)->region, sb->s_fs_info);
+		inode->i_mapping->a_ops = &msharefs_region_aops;
+		mshare_region_init(&MSHAREFS_I(inode)->region, sb->s_fs_info,
+				   inode->i_mapping);
 		break;
 	default:
 		/* Only directories and regions can be created. */
@@ -179,6 +189,7 @@ static const struct file_operations msharefs_region_fops = {
 	.mmap			= mshare_region_mmap,
 	.get_unmapped_area	= mshare_region_get_unmapped_area,
 	.fallocate		= msharefs_fallocate,
+	.fsync			= noop_fsync,
 	.llseek			= noop_llseek,
 };
 

@@ -45,6 +45,7 @@ struct mshare_region {
 	atomic_long_t nr_pages;		/* pages in @pages */
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
+	struct address_space *mapping;	/* the file's, named by every page */
 };
 
 struct msharefs_inode {
@@ -73,7 +74,8 @@ void msharefs_inode_cache_destroy(void);
 
 /* region.c */
 void mshare_region_init(struct mshare_region *region,
-			struct msharefs_sb_info *sbi);
+			struct msharefs_sb_info *sbi,
+			struct address_space *mapping);
 void mshare_region_destroy(struct mshare_region *region);
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);

@@ -15,12 +15,14 @@
 #include "msharefs.h"
 
 void mshare_region_init(struct mshare_region *region,
-			struct msharefs_sb_info *sbi)
+			struct msharefs_sb_info *sbi,
+			struct address_space *mapping)
 {
 	xa_init(&region->pages);
 	atomic_long_set(&region->nr_pages, 0);
 	region->pt_ops = &mshare_pt_private_ops;
 	region->sbi = sbi;
+	region->mapping = mapping;
 	atomic_long_inc(&msharefs_regions_alive);
 }
 
@@ -37,6 +39,7 @@ void mshare_region_destroy(struct mshare_region *region)
 	if (region->pt_ops->release)
 		region->pt_ops->release(region);
 	xa_for_each(&region->pages, index, page) {
+		page->mapping = NULL;
 		put_page(page);
 		nr++;
 	}
@@ -51,6 +54,10 @@ void mshare_region_destroy(struct mshare_region *region)
 /*
  * The page at @index, allocated zero-filled on first use.  The region keeps
  * one reference for as long as it lives; the caller gets no extra one.
+ * Pages carry the file's mapping and their index, as page-cache pages do,
+ * so that futexes in a window key on (inode, index) and work across
+ * processes; they are not in the page cache and never on the LRU, so
+ * reclaim, migration and rmap walks leave them alone.
  * Returns NULL when memory is short.
  */
 struct page *mshare_region_get_page(struct mshare_region *region,
@@ -65,10 +72,13 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
 	if (!page)
 		return NULL;
+	page->mapping = region->mapping;
+	page->index = index;
 
 	old = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
 	if (old) {
 		/* Lost a race with another fault, or the xarray ran dry. */
+		page->mapping = NULL;
 		__free_page(page);
 		return xa_is_err(old) ? NULL : old;
 	}
