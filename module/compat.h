@@ -79,4 +79,22 @@ msharefs_mm_get_unmapped_area(unsigned long addr, unsigned long len,
 #endif
 }
 
+/* 6.4 added per-VMA locks: faults may hold one instead of mmap_lock. */
+static inline void msharefs_release_fault_lock(struct vm_fault *vmf)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 5)
+	release_fault_lock(vmf);
+#else
+	mmap_read_unlock(vmf->vma->vm_mm);
+#endif
+}
+
+/* Writers of VMA fields must also hold the VMA's own lock since 6.4. */
+static inline void msharefs_vma_start_write(struct vm_area_struct *vma)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 4)
+	vma_start_write(vma);
+#endif
+}
+
 #endif /* MSHAREFS_COMPAT_H */

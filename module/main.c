@@ -69,6 +69,7 @@ static void __exit msharefs_exit(void)
 	long pages, regions;
 
 	unregister_filesystem(&msharefs_fs_type);
+	mshare_pt_shared_exit();
 	if (msharefs_made_mount_point)
 		sysfs_remove_mount_point(fs_kobj, MSHAREFS_SYSFS_DIR);
 	msharefs_inode_cache_destroy();

@@ -31,6 +31,9 @@ struct mshare_region;
  */
 struct mshare_pt_ops {
 	vm_fault_t (*fault)(struct mshare_region *region, struct vm_fault *vmf);
+	/* Optional: a window was copied (fork, mremap) or is going away. */
+	void (*open)(struct vm_area_struct *vma);
+	void (*close)(struct vm_area_struct *vma);
 	/* Optional: the region is going away, drop what the implementation holds. */
 	void (*release)(struct mshare_region *region);
 };
@@ -40,9 +43,15 @@ struct mshare_pt_ops {
  * as its inode: until it is unlinked and its last open file and mapping are
  * gone (a mapping holds its file).
  */
+/* Table sets: one per protection a window can have (write, exec). */
+#define MSHARE_TABLE_SETS	4
+
 struct mshare_region {
 	struct xarray pages;		/* page index -> struct page * */
 	atomic_long_t nr_pages;		/* pages in @pages */
+	struct mutex table_lock;	/* serialises table creation */
+	struct xarray tables[MSHARE_TABLE_SETS];	/* chunk -> PTE table */
+	atomic_long_t nr_tables;	/* tables in @tables */
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
 	struct address_space *mapping;	/* the file's, named by every page */
@@ -80,6 +89,7 @@ void mshare_region_destroy(struct mshare_region *region);
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
+bool mshare_is_window(struct vm_area_struct *vma);
 unsigned long mshare_region_get_unmapped_area(struct file *file,
 					      unsigned long addr,
 					      unsigned long len,
@@ -88,5 +98,9 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;
+
+/* pt_shared.c */
+extern const struct mshare_pt_ops mshare_pt_shared_ops;
+void mshare_pt_shared_exit(void);
 
 #endif /* MSHAREFS_H */

@@ -18,9 +18,15 @@ void mshare_region_init(struct mshare_region *region,
 			struct msharefs_sb_info *sbi,
 			struct address_space *mapping)
 {
+	unsigned int set;
+
 	xa_init(&region->pages);
 	atomic_long_set(&region->nr_pages, 0);
-	region->pt_ops = &mshare_pt_private_ops;
+	mutex_init(&region->table_lock);
+	for (set = 0; set < MSHARE_TABLE_SETS; set++)
+		xa_init(&region->tables[set]);
+	atomic_long_set(&region->nr_tables, 0);
+	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
 	atomic_long_inc(&msharefs_regions_alive);
@@ -48,6 +54,7 @@ void mshare_region_destroy(struct mshare_region *region)
 	atomic_long_sub(nr, &region->sbi->nr_pages);
 	atomic_long_sub(nr, &msharefs_pages_alive);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
+	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
 	atomic_long_dec(&msharefs_regions_alive);
 }
 
@@ -95,6 +102,22 @@ static vm_fault_t mshare_vm_fault(struct vm_fault *vmf)
 	return region->pt_ops->fault(region, vmf);
 }
 
+static void mshare_vm_open(struct vm_area_struct *vma)
+{
+	struct mshare_region *region = file_region(vma->vm_file);
+
+	if (region->pt_ops->open)
+		region->pt_ops->open(vma);
+}
+
+static void mshare_vm_close(struct vm_area_struct *vma)
+{
+	struct mshare_region *region = file_region(vma->vm_file);
+
+	if (region->pt_ops->close)
+		region->pt_ops->close(vma);
+}
+
 /* Partial munmap, mprotect of a part, mlock of a part...: the window is one. */
 static int mshare_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
@@ -118,11 +141,18 @@ static int mshare_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
 }
 
 static const struct vm_operations_struct mshare_vm_ops = {
+	.open		= mshare_vm_open,
+	.close		= mshare_vm_close,
 	.fault		= mshare_vm_fault,
 	.may_split	= mshare_vm_may_split,
 	.mremap		= mshare_vm_mremap,
 	.mprotect	= mshare_vm_mprotect,
 };
+
+bool mshare_is_window(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &mshare_vm_ops;
+}
 
 /*
  * Checks shared by ->get_unmapped_area (before the core unmaps anything at
@@ -184,9 +214,13 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!IS_ALIGNED(vma->vm_start, MSHAREFS_GRANULE))
 		return -EINVAL;
 
-	/* Refuse growth (mremap) and merging with neighbours. */
-	msharefs_vm_flags_set(vma, VM_DONTEXPAND);
+	/*
+	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours.
+	 * VM_NOHUGEPAGE: khugepaged has nothing to collapse here.
+	 */
+	msharefs_vm_flags_set(vma, VM_DONTEXPAND | VM_NOHUGEPAGE);
 	vma->vm_ops = &mshare_vm_ops;
+	vma->vm_private_data = NULL;
 	file_accessed(file);
 	return 0;
 }

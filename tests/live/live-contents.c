@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * live-contents: a region starts zero-filled, pages are allocated on first
- * touch (st_blocks and statfs count them), every attacher sees the same
- * bytes (two windows in one process, a library attach, another process),
- * and the contents survive detach + close + re-attach.
+ * live-contents: a region starts zero-filled, memory is allocated a 2 MiB
+ * chunk at a time on the first access to the chunk (read or write: the
+ * chunk's page table is built complete), st_blocks and statfs count it,
+ * every attacher sees the same bytes (two windows in one process, a
+ * library attach, another process), and the contents survive detach +
+ * close + re-attach.
  */
 #include "common.h"
 
@@ -52,30 +54,47 @@ static int other_process(void *arg)
 int main(void)
 {
 	long ps = page_size(), npages = (long)(SZ / (size_t)ps), used0, off;
+	long cp = (long)(GRANULE / (size_t)ps);	/* pages per chunk */
 	char *a, *b, *c;
 	int fd, fd2, st;
 
 	live_init("live-contents");
 	used0 = used_pages(MNT);
 
-	/* ---- first touch allocates, and only what is touched ---- */
+	/* ---- first access allocates the whole 2 MiB chunk, only that ---- */
 	fd = raw_create("c1", SZ);
 	a = raw_attach(fd, SZ, RW);
 	CHECK(blocks_of(fd) == 0);
 	CHECK(used_pages(MNT) == used0);
-	a[0] = 0x11;
-	a[MIB + 5] = 0x22;
-	a[SZ - 1] = 0x33;
-	CHECKF(blocks_of(fd) == pages_to_blocks(3), "st_blocks %ld after 3 pages", blocks_of(fd));
-	CHECKF(used_pages(MNT) == used0 + 3, "used %ld, want %ld", used_pages(MNT), used0 + 3);
-	a[1] = 0x44;	/* same page again: nothing new */
-	CHECK(blocks_of(fd) == pages_to_blocks(3));
-	CHECK(used_pages(MNT) == used0 + 3);
-	/* the rest of a touched page is zero */
+	a[0] = 0x11;		/* chunk 0 */
+	CHECKF(blocks_of(fd) == pages_to_blocks(cp), "st_blocks %ld after touching chunk 0",
+	       blocks_of(fd));
+	CHECKF(used_pages(MNT) == used0 + cp, "used %ld, want %ld", used_pages(MNT), used0 + cp);
+	a[MIB + 5] = 0x22;	/* chunk 0 again: nothing new */
+	a[1] = 0x44;
+	CHECKF(blocks_of(fd) == pages_to_blocks(cp), "st_blocks %ld after 3 bytes of chunk 0",
+	       blocks_of(fd));
+	CHECK(used_pages(MNT) == used0 + cp);
+	a[SZ - 1] = 0x33;	/* chunk 3 */
+	CHECKF(blocks_of(fd) == pages_to_blocks(2 * cp), "st_blocks %ld after chunks 0 and 3",
+	       blocks_of(fd));
+	CHECKF(used_pages(MNT) == used0 + 2 * cp, "used %ld, want %ld", used_pages(MNT),
+	       used0 + 2 * cp);
+	/* the rest of a touched chunk is zero */
 	CHECK(verify_zero(a + 8, (size_t)ps - 8) == -1);
-	CHECK(verify_zero(a + MIB + 8, (size_t)ps - 8) == -1);
-	CHECK(verify_zero(a + SZ - ps, (size_t)ps - 8) == -1);
+	CHECK(verify_zero(a + ps, MIB - (size_t)ps) == -1);
+	CHECK(verify_zero(a + MIB + 8, GRANULE - MIB - 8) == -1);
+	CHECK(verify_zero(a + SZ - GRANULE, GRANULE - 8) == -1);
 	CHECK(a[MIB] == 0 && a[MIB + 4] == 0 && a[MIB + 6] == 0);
+	/* reading is an access too: chunk 1 by a read, chunk 2 by a read of its last byte */
+	CHECK(verify_zero(a + GRANULE, 64) == -1);
+	CHECKF(blocks_of(fd) == pages_to_blocks(3 * cp), "st_blocks %ld after reading chunk 1",
+	       blocks_of(fd));
+	CHECK(a[3 * GRANULE - 1] == 0);
+	CHECKF(blocks_of(fd) == pages_to_blocks(npages), "st_blocks %ld after reading chunk 2",
+	       blocks_of(fd));
+	CHECK(used_pages(MNT) == used0 + npages);
+	CHECK(verify_zero(a + GRANULE, 2 * GRANULE) == -1);
 
 	/* ---- a second window of the same region sees the same bytes ---- */
 	b = raw_attach(fd, SZ, RW);

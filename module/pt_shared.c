@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shared page tables: the region owns one PTE table per granule (2 MiB)
+ * and protection, and links it into the PMD entry of every attacher.
+ *
+ * Tables.  A region table is created complete: all PTRS_PER_PTE entries
+ * map region pages, so a linked table never faults again.  The table page
+ * is the one the core preallocated for this fault (vmf->prealloc_pte): it
+ * arrives constructed, with its split lock, and counted in PageTables once.
+ * Entries never change while the region lives; tables are freed with the
+ * region, which cannot happen while any window (and so any link) exists.
+ *
+ * Links.  Each attached mm has a struct mshare_mm: an mmu notifier plus the
+ * record of which PMD entries of that mm point at region tables.  The core
+ * mm must never zap, edit or free a region table through one process, so
+ * every invalidation (munmap, exit, madvise, mremap, NUMA hinting...)
+ * first clears the links in its range and flushes the TLBs of all CPUs,
+ * then lets the core walk a PMD that is now empty.  Faults do not link
+ * while an invalidation of the mm is in progress; they retry.
+ *
+ * Registration.  A notifier can only be registered with mmap_lock held
+ * for write, so a window's first fault drops mmap_lock, registers and asks
+ * the core to retry (VM_FAULT_RETRY); the window records its notifier in
+ * vm_private_data.  A fault that may not drop the lock (some GUP callers)
+ * is served with private page tables instead, which the core manages.
+ * fork() children start unregistered the same way: copy_page_range() does
+ * not copy shared file mappings, and the child's first fault links the
+ * same tables.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mmu_notifier.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <asm/pgalloc.h>
+#include <asm/tlbflush.h>
+
+#include "msharefs.h"
+
+struct mshare_mm {
+	struct mmu_notifier mn;
+	/* links: PMD index (address >> PMD_SHIFT) -> region table linked there */
+	struct xarray links;		/* xa_lock also guards @invalidating */
+	unsigned int invalidating;	/* invalidations in progress */
+};
+
+static struct mshare_mm *to_mshare_mm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct mshare_mm, mn);
+}
+
+static void mshare_flush_tlb_local(void *unused)
+{
+	__flush_tlb_all();
+}
+
+/*
+ * flush_tlb_mm_range() is not exported; a PMD entry that changed must also
+ * leave the paging-structure caches, so flush everything everywhere.
+ */
+static void mshare_flush_tlb_all_cpus(void)
+{
+	on_each_cpu(mshare_flush_tlb_local, NULL, 1);
+}
+
+static pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+
+	pgd = pgd_offset(mm, addr);
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_bad(*pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/* Clear the PMD entry at @addr of @mm if it still points at @table. */
+static bool mshare_unlink_one(struct mm_struct *mm, unsigned long addr,
+			      struct page *table)
+{
+	pmd_t *pmd = mshare_find_pmd(mm, addr);
+	bool cleared = false;
+	spinlock_t *ptl;
+
+	if (!pmd)
+		return false;
+	ptl = pmd_lock(mm, pmd);
+	if (pmd_present(*pmd) && !pmd_leaf(*pmd) && pmd_page(*pmd) == table) {
+		pmd_clear(pmd);
+		cleared = true;
+	}
+	spin_unlock(ptl);
+	return cleared;
+}
+
+/* Caller holds xa_lock(&mm_s->links). */
+static bool mshare_unlink_range(struct mshare_mm *mm_s, unsigned long start,
+				unsigned long end)
+{
+	struct page *table;
+	unsigned long index;
+	bool flush = false;
+
+	xa_for_each_range(&mm_s->links, index, table, start >> PMD_SHIFT,
+			  (end - 1) >> PMD_SHIFT) {
+		flush |= mshare_unlink_one(mm_s->mn.mm, index << PMD_SHIFT,
+					   table);
+		__xa_erase(&mm_s->links, index);
+	}
+	return flush;
+}
+
+static int mshare_mn_invalidate_range_start(struct mmu_notifier *mn,
+					    const struct mmu_notifier_range *range)
+{
+	struct mshare_mm *mm_s = to_mshare_mm(mn);
+	bool flush;
+
+	xa_lock(&mm_s->links);
+	mm_s->invalidating++;
+	flush = mshare_unlink_range(mm_s, range->start, range->end);
+	xa_unlock(&mm_s->links);
+	if (flush)
+		mshare_flush_tlb_all_cpus();
+	return 0;
+}
+
+static void mshare_mn_invalidate_range_end(struct mmu_notifier *mn,
+					   const struct mmu_notifier_range *range)
+{
+	struct mshare_mm *mm_s = to_mshare_mm(mn);
+
+	xa_lock(&mm_s->links);
+	/* An invalidation that began before registration has no start. */
+	if (mm_s->invalidating)
+		mm_s->invalidating--;
+	xa_unlock(&mm_s->links);
+}
+
+/* The mm is exiting: unlink everything before its page tables are freed. */
+static void mshare_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct mshare_mm *mm_s = to_mshare_mm(mn);
+	bool flush;
+
+	xa_lock(&mm_s->links);
+	flush = mshare_unlink_range(mm_s, 0, ULONG_MAX);
+	xa_unlock(&mm_s->links);
+	if (flush)
+		mshare_flush_tlb_all_cpus();
+}
+
+static struct mmu_notifier *mshare_mn_alloc(struct mm_struct *mm)
+{
+	struct mshare_mm *mm_s = kzalloc(sizeof(*mm_s), GFP_KERNEL);
+
+	if (!mm_s)
+		return ERR_PTR(-ENOMEM);
+	xa_init(&mm_s->links);
+	return &mm_s->mn;
+}
+
+static void mshare_mn_free(struct mmu_notifier *mn)
+{
+	struct mshare_mm *mm_s = to_mshare_mm(mn);
+
+	xa_destroy(&mm_s->links);
+	kfree(mm_s);
+}
+
+static const struct mmu_notifier_ops mshare_mn_ops = {
+	.release		= mshare_mn_release,
+	.invalidate_range_start	= mshare_mn_invalidate_range_start,
+	.invalidate_range_end	= mshare_mn_invalidate_range_end,
+	.alloc_notifier		= mshare_mn_alloc,
+	.free_notifier		= mshare_mn_free,
+};
+
+/* Which table set a window uses: tables carry the window's protection. */
+static unsigned int mshare_table_set(struct vm_area_struct *vma)
+{
+	return ((vma->vm_flags & VM_WRITE) ? 1 : 0) |
+	       ((vma->vm_flags & VM_EXEC) ? 2 : 0);
+}
+
+static pgprot_t mshare_set_prot(unsigned int set)
+{
+	return vm_get_page_prot(VM_READ | VM_SHARED |
+				((set & 1) ? VM_WRITE : 0) |
+				((set & 2) ? VM_EXEC : 0));
+}
+
+/* Fill @table with the pages of chunk @chunk, allocating missing pages. */
+static int mshare_fill_table(struct mshare_region *region, struct page *table,
+			     unsigned int set, unsigned long chunk)
+{
+	pgprot_t prot = mshare_set_prot(set);
+	pte_t *ptes = page_address(table);
+	unsigned int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		struct page *page;
+		pte_t pte;
+
+		page = mshare_region_get_page(region, chunk * PTRS_PER_PTE + i);
+		if (!page) {
+			memset(ptes, 0, PAGE_SIZE);
+			return -ENOMEM;
+		}
+		pte = pte_mkyoung(mk_pte(page, prot));
+		if (set & 1)
+			pte = pte_mkdirty(pte);
+		set_pte(ptes + i, pte);
+	}
+	return 0;
+}
+
+/*
+ * The region table for @chunk in @set, built from vmf->prealloc_pte when it
+ * does not exist yet.  NULL: no table could be adopted now, retry the fault.
+ */
+static struct page *mshare_get_table(struct mshare_region *region,
+				     unsigned int set, unsigned long chunk,
+				     struct vm_fault *vmf)
+{
+	struct page *table;
+	int err;
+
+	mutex_lock(&region->table_lock);
+	table = xa_load(&region->tables[set], chunk);
+	if (table || !vmf->prealloc_pte)
+		goto out;
+
+	table = vmf->prealloc_pte;
+	err = mshare_fill_table(region, table, set, chunk);
+	if (!err)
+		err = xa_err(xa_store(&region->tables[set], chunk, table,
+				      GFP_KERNEL));
+	if (err) {
+		memset(page_address(table), 0, PAGE_SIZE);
+		table = ERR_PTR(err);
+		goto out;
+	}
+	vmf->prealloc_pte = NULL;
+	atomic_long_inc(&region->nr_tables);
+out:
+	mutex_unlock(&region->table_lock);
+	return table;
+}
+
+enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
+
+/* Point the faulting PMD entry at @table, unless something else is there. */
+static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
+					  struct vm_fault *vmf,
+					  struct page *table)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	unsigned long index = vmf->address >> PMD_SHIFT;
+	enum mshare_link ret;
+	spinlock_t *ptl;
+
+	if (xa_reserve(&mm_s->links, index, GFP_KERNEL))
+		return MSHARE_RETRY;
+
+	xa_lock(&mm_s->links);
+	if (mm_s->invalidating) {
+		ret = MSHARE_RETRY;
+		goto unlock;
+	}
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (pmd_none(*vmf->pmd)) {
+		pmd_populate(mm, vmf->pmd, table);
+		ret = MSHARE_LINKED;
+	} else if (pmd_present(*vmf->pmd) && !pmd_leaf(*vmf->pmd) &&
+		   pmd_page(*vmf->pmd) == table) {
+		ret = MSHARE_RETRY;	/* another thread linked it */
+	} else {
+		ret = MSHARE_FOREIGN;	/* a private table of this mm */
+	}
+	spin_unlock(ptl);
+	if (ret == MSHARE_LINKED)
+		__xa_store(&mm_s->links, index, table, GFP_NOWAIT);
+unlock:
+	xa_unlock(&mm_s->links);
+	if (ret != MSHARE_LINKED)
+		xa_release(&mm_s->links, index);
+	return ret;
+}
+
+/*
+ * The window has no notifier yet (first fault, or a fork child): register
+ * one for the mm with mmap_lock dropped, record it in the window, retry.
+ */
+static vm_fault_t mshare_register(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	unsigned long address = vmf->address;
+	struct vm_area_struct *vma;
+	struct mmu_notifier *mn;
+
+	mmgrab(mm);
+	msharefs_release_fault_lock(vmf);
+
+	mn = mmu_notifier_get(&mshare_mn_ops, mm);
+	if (!IS_ERR(mn)) {
+		mmap_write_lock(mm);
+		vma = vma_lookup(mm, address);
+		if (vma && mshare_is_window(vma) && !vma->vm_private_data) {
+			msharefs_vma_start_write(vma);
+			vma->vm_private_data = mn;
+		} else {
+			mmu_notifier_put(mn);
+		}
+		mmap_write_unlock(mm);
+	}
+	mmdrop(mm);
+	return VM_FAULT_RETRY;
+}
+
+static bool mshare_may_drop_lock(struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
+	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
+}
+
+static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
+					 struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmu_notifier *mn = vma->vm_private_data;
+	unsigned long chunk;
+	struct page *table;
+	unsigned int set;
+
+	if (!mn) {
+		if (mshare_may_drop_lock(vmf))
+			return mshare_register(vmf);
+		return mshare_pt_private_ops.fault(region, vmf);
+	}
+	set = mshare_table_set(vma);
+	chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
+	if (!pmd_none(*vmf->pmd)) {
+		pmd_t pmd = *vmf->pmd;
+
+		/* Linked by another thread meanwhile: just retry the access. */
+		if (pmd_present(pmd) && !pmd_leaf(pmd) &&
+		    pmd_page(pmd) == xa_load(&region->tables[set], chunk))
+			return VM_FAULT_NOPAGE;
+		/* A private table from before registration: stay private. */
+		return mshare_pt_private_ops.fault(region, vmf);
+	}
+
+	table = mshare_get_table(region, set, chunk, vmf);
+	if (IS_ERR(table))
+		return VM_FAULT_OOM;
+	if (!table)
+		return VM_FAULT_NOPAGE;
+
+	switch (mshare_link_table(to_mshare_mm(mn), vmf, table)) {
+	case MSHARE_FOREIGN:
+		return mshare_pt_private_ops.fault(region, vmf);
+	case MSHARE_LINKED:
+	case MSHARE_RETRY:
+	default:
+		return VM_FAULT_NOPAGE;
+	}
+}
+
+/* A new window (fork child, mremap copy) registers on its first fault. */
+static void mshare_pt_shared_open(struct vm_area_struct *vma)
+{
+	vma->vm_private_data = NULL;
+}
+
+static void mshare_pt_shared_close(struct vm_area_struct *vma)
+{
+	if (vma->vm_private_data)
+		mmu_notifier_put(vma->vm_private_data);
+}
+
+/* The region is gone: no window, so no link, refers to its tables. */
+static void mshare_pt_shared_release(struct mshare_region *region)
+{
+	struct page *table;
+	unsigned long index;
+	unsigned int set;
+
+	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
+		xa_for_each(&region->tables[set], index, table) {
+			memset(page_address(table), 0, PAGE_SIZE);
+			pte_free(NULL, table);
+			atomic_long_dec(&region->nr_tables);
+		}
+		xa_destroy(&region->tables[set]);
+	}
+}
+
+void mshare_pt_shared_exit(void)
+{
+	/* Notifiers are freed asynchronously after their last put. */
+	mmu_notifier_synchronize();
+}
+
+const struct mshare_pt_ops mshare_pt_shared_ops = {
+	.fault		= mshare_pt_shared_fault,
+	.open		= mshare_pt_shared_open,
+	.close		= mshare_pt_shared_close,
+	.release	= mshare_pt_shared_release,
+};
