@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # /init of the live-suite VM (busybox sh).  Console (kernel log, progress) is
-# ttyS0; the TAP stream (or the demo's output) goes to ttyS1 only, so kernel
-# messages cannot interleave with it.  See HACKING.md "Live test conventions".
+# ttyS0; the TAP stream (or the demo's output, or the run script's stdout)
+# goes to ttyS1 only, so kernel messages cannot interleave with it; in run
+# mode the script's stderr and our status lines go to ttyS2.  See HACKING.md
+# "Live test conventions" and "The VM harness".
 export PATH=/opt/mshare/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root LD_LIBRARY_PATH=/opt/mshare/lib MSHARE_TEST_BINDIR=/opt/mshare/bin
 mount -t proc proc /proc
@@ -15,12 +17,14 @@ exec </dev/null >/dev/console 2>&1
 
 MSHARE_MODE=tests
 MSHARE_TEST_TIMEOUT=120
+MSHARE_STRESS_TIMEOUT=300
+MSHARE_TIMEOUTS=
 MSHARE_TESTS=
 . /etc/mshare/env
 MNT=/sys/fs/mshare
 BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular locking|leaked|Bad rss-counter|Bad page|general protection fault|kernel panic|Kernel panic|hung_task|soft lockup|UBSAN'
 
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
+stty -F /dev/ttyS1 raw -echo cs8 2>/dev/null
 exec 3>/dev/ttyS1
 
 say() { echo "mshare-vm: $*"; }	# console only
@@ -59,6 +63,37 @@ check_klog() {
 	return 0
 }
 
+# test_timeout NAME: seconds NAME may run.  MSHARE_TIMEOUTS ("name=secs ...")
+# first, then live-stress-* get MSHARE_STRESS_TIMEOUT, the others
+# MSHARE_TEST_TIMEOUT.
+test_timeout() {
+	for kv in $MSHARE_TIMEOUTS; do
+		[ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }
+	done
+	case $1 in
+	live-stress-*) echo "$MSHARE_STRESS_TIMEOUT" ;;
+	*) echo "$MSHARE_TEST_TIMEOUT" ;;
+	esac
+}
+
+# Tests may change these (e.g. core_pattern to dump cores into /tmp); they
+# are put back after every test so the next one starts from the defaults.
+SYSCTLS='kernel/core_pattern kernel/core_uses_pid kernel/core_pipe_limit fs/suid_dumpable'
+save_sysctls() {
+	for k in $SYSCTLS; do
+		[ -r "/proc/sys/$k" ] && cat "/proc/sys/$k" >"/tmp/sysctl.$(echo "$k" | tr / .)"
+	done
+}
+restore_sysctls() {
+	for k in $SYSCTLS; do
+		f="/tmp/sysctl.$(echo "$k" | tr / .)"
+		[ -f "$f" ] || continue
+		cmp -s "$f" "/proc/sys/$k" && continue
+		say "restoring /proc/sys/$k to '$(cat "$f")'"
+		cat "$f" >"/proc/sys/$k" 2>/dev/null
+	done
+}
+
 # check_root REASONS: msharefs still mounted and empty but for mshare_info.
 check_root() {
 	ok=0
@@ -91,6 +126,12 @@ fi
 R=/tmp/reasons.setup
 : >"$R"
 dmesg -c >/tmp/boot.log 2>&1
+save_sysctls
+extra=
+for m in /lib/*.ko; do
+	[ -f "$m" ] && [ "$m" != /lib/msharefs.ko ] && extra="$extra ${m#/lib/}"
+done
+say "kernel $(uname -r); extra modules in /lib:${extra:- none}"
 setup_ok=1
 say "insmod /lib/msharefs.ko"
 if ! insmod /lib/msharefs.ko >>"$R" 2>&1; then
@@ -124,6 +165,34 @@ if [ "$MSHARE_MODE" = demo ]; then
 	poweroff_now
 fi
 
+if [ "$MSHARE_MODE" = run ]; then
+	# stdout of the script alone on ttyS1 (the host's output file); its
+	# stderr and our status lines on ttyS2.
+	stty -F /dev/ttyS2 raw -echo cs8 2>/dev/null
+	exec 4>/dev/ttyS2
+	if [ $setup_ok = 1 ]; then
+		say "running /opt/mshare/run.sh"
+		(cd /tmp && exec sh /opt/mshare/run.sh) >&3 2>&4
+		rc=$?
+		echo "mshare-vm: script exit status $rc" >&4
+		R2=/tmp/reasons.run; : >"$R2"
+		check_klog /tmp/klog.run "$R2" || rc=1
+		if ! umount "$MNT" >>"$R2" 2>&1; then
+			echo "umount $MNT failed" >>"$R2"; rc=1
+		elif ! rmmod msharefs >>"$R2" 2>&1; then
+			echo "rmmod msharefs failed" >>"$R2"; rc=1
+		fi
+		check_klog /tmp/klog.end "$R2" || rc=1
+		sed 's/^/mshare-vm: /' "$R2" >&4
+	else
+		sed 's/^/mshare-vm: /' "$R" >&4
+		rc=1
+	fi
+	sync
+	echo "mshare-vm: done rc=$rc" >&4
+	poweroff_now
+fi
+
 result "insmod msharefs.ko, mount -t msharefs none $MNT" "$st" "$R"
 
 # Steps 2..: one per live test.
@@ -136,9 +205,10 @@ for t in $MSHARE_TESTS; do
 	R=/tmp/reasons.$t
 	O=/tmp/out.$t
 	: >"$R"
-	say "running $t"
+	to=$(test_timeout "$t")
+	say "running $t (timeout $to s)"
 	start=$(date +%s)
-	(cd /tmp && exec timeout -k 5 "$MSHARE_TEST_TIMEOUT" "/opt/mshare/bin/$t") >"$O" 2>&1
+	(cd /tmp && exec timeout -k 5 "$to" "/opt/mshare/bin/$t") >"$O" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	st=ok
@@ -146,8 +216,8 @@ for t in $MSHARE_TESTS; do
 	0) ;;
 	77) st=skip ;;
 	124 | 137 | 143)
-		if [ $secs -ge "$MSHARE_TEST_TIMEOUT" ]; then
-			echo "timed out after $MSHARE_TEST_TIMEOUT s" >>"$R"
+		if [ $secs -ge "$to" ]; then
+			echo "timed out after $to s" >>"$R"
 		else
 			echo "killed by a signal (exit status $rc)" >>"$R"
 		fi
@@ -156,6 +226,7 @@ for t in $MSHARE_TESTS; do
 	esac
 	check_klog "/tmp/klog.$t" "$R" || st='not ok'
 	check_root "$R" || st='not ok'
+	restore_sysctls
 	if [ "$st" = 'not ok' ] && [ -s "$O" ]; then
 		echo "output of $t:" >>"$R"
 		tail -n 200 "$O" >>"$R"

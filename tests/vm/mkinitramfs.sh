@@ -3,37 +3,52 @@
 #
 # Build the live-suite initramfs (cpio.gz):
 #   busybox-static + applet links, /init (tests/vm/init.sh), the module as
-#   /lib/msharefs.ko, BINs in /opt/mshare/bin and every shared library they
-#   need (system libraries and the dynamic loader at their own paths, others
-#   -- libmshare.so from a build dir or a DESTDIR -- in /opt/mshare/lib, which
-#   init puts on LD_LIBRARY_PATH).
+#   /lib/msharefs.ko, extra kernel modules as /lib/<name>.ko, BINs in
+#   /opt/mshare/bin and every shared library they need (system libraries and
+#   the dynamic loader at their own paths, others -- libmshare.so from a
+#   build dir or a DESTDIR -- in /opt/mshare/lib, which init puts on
+#   LD_LIBRARY_PATH).
 #
-#   mkinitramfs.sh -o OUT.cpio.gz -k MODULE.ko [-d DEMO_SCRIPT] [-L LIBDIR]...
-#                  [-e NAME=VALUE]... BIN...
+#   mkinitramfs.sh -o OUT.cpio.gz -k MODULE.ko [-m EXTRA.ko]... [-d DEMO_SCRIPT |
+#                  -r RUN_SCRIPT] [-L LIBDIR]... [-e NAME=VALUE]...
+#                  [-E NAME=VALUE]... BIN...
 #
+#   -m EXTRA.ko    another kernel module, put in the image as /lib/EXTRA.ko
+#                  (not loaded: a test that needs it insmods it)
 #   -L LIBDIR      search LIBDIR first for libraries (LD_LIBRARY_PATH for ldd)
 #   -d SCRIPT      demo mode: init runs SCRIPT instead of the live tests
+#   -r SCRIPT      run mode: init runs SCRIPT instead of the live tests, its
+#                  stdout on ttyS1, its stderr on ttyS2 (see run-vm.sh --run)
 #   -e NAME=VALUE  written to /etc/mshare/env, read by init (e.g.
 #                  MSHARE_TEST_TIMEOUT=120, MSHARE_TESTS="live-a live-b")
+#   -E NAME=VALUE  same, but exported to the tests / the script
 # Live tests are the BINs named live-*; the others are helpers/examples.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out='' ko='' demo=''
-libdirs=() envs=()
-while getopts o:k:d:L:e: opt; do
+out='' ko='' demo='' run=''
+libdirs=() envs=() exports=() extra=()
+while getopts o:k:m:d:r:L:e:E: opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	k) ko=$OPTARG ;;
+	m) extra+=("$OPTARG") ;;
 	d) demo=$OPTARG ;;
+	r) run=$OPTARG ;;
 	L) libdirs+=("$OPTARG") ;;
 	e) envs+=("$OPTARG") ;;
+	E) exports+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$out" ] && [ -n "$ko" ] || { echo "usage: $0 -o OUT -k KO [-d DEMO] [-L DIR]... [-e N=V]... BIN..." >&2; exit 2; }
+[ -n "$out" ] && [ -n "$ko" ] || { echo "usage: $0 -o OUT -k KO [-m KO]... [-d DEMO | -r SCRIPT] [-L DIR]... [-e N=V]... [-E N=V]... BIN..." >&2; exit 2; }
 [ -f "$ko" ] || { echo "mkinitramfs: module $ko not found" >&2; exit 1; }
+for m in "${extra[@]:+${extra[@]}}"; do
+	[ -f "$m" ] || { echo "mkinitramfs: module $m not found" >&2; exit 1; }
+done
+[ -z "$demo" ] || [ -f "$demo" ] || { echo "mkinitramfs: demo script $demo not found" >&2; exit 1; }
+[ -z "$run" ] || [ -f "$run" ] || { echo "mkinitramfs: script $run not found" >&2; exit 1; }
 
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "mkinitramfs: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
@@ -53,6 +68,9 @@ mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 mknod -m 666 "$root/dev/null" c 1 3 2>/dev/null || true
 install -m 755 "$here/init.sh" "$root/init"
 cp "$ko" "$root/lib/msharefs.ko"
+for m in "${extra[@]:+${extra[@]}}"; do
+	cp "$m" "$root/lib/$(basename "$m")"
+done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 
@@ -92,15 +110,22 @@ for bin in "$@"; do
 	done <<<"$deps"
 done
 
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # for sh: 'it'\''s'
 {
 	if [ -n "$demo" ]; then
 		install -m 755 "$demo" "$root/opt/mshare/demo.sh"
 		echo "MSHARE_MODE=demo"
+	elif [ -n "$run" ]; then
+		install -m 755 "$run" "$root/opt/mshare/run.sh"
+		echo "MSHARE_MODE=run"
 	else
 		echo "MSHARE_MODE=tests"
 	fi
 	for e in "${envs[@]:+${envs[@]}}"; do
-		printf "%s='%s'\n" "${e%%=*}" "${e#*=}"
+		echo "${e%%=*}=$(quote "${e#*=}")"
+	done
+	for e in "${exports[@]:+${exports[@]}}"; do
+		echo "export ${e%%=*}=$(quote "${e#*=}")"
 	done
 } >"$root/etc/mshare/env"
 

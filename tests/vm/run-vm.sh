@@ -7,25 +7,59 @@
 #   run-vm.sh [options] RELEASE MODULE.ko BIN...
 #     --demo SCRIPT     run SCRIPT in the VM instead of the tests; its output
 #                       is shown as it comes (not TAP)
+#     --run SCRIPT      run SCRIPT (sh) in the VM instead of the tests, with
+#                       the module loaded and msharefs mounted, cwd /tmp, BINs
+#                       on PATH; its stdout (only) goes to --output FILE (or
+#                       our stdout at the end), its stderr to our stderr as it
+#                       comes.  Exit status: the script's, or 1 if the module
+#                       could not be loaded/unloaded, the kernel log shows
+#                       problems or the VM did not finish.
+#     --output FILE     with --run: where the script's stdout goes
+#     --env NAME=VALUE  exported to the tests / the script (repeatable)
+#     --mem SIZE        VM memory (QEMU -m; $MSHARE_VM_MEM, default 1G)
+#     --smp N           VM CPUs ($MSHARE_VM_SMP, default 2)
+#     --vm-timeout S    the whole boot ($MSHARE_VM_TIMEOUT, default 900 s)
+#     --test-timeout S  each test ($MSHARE_TEST_TIMEOUT, default 120 s);
+#                       tests named live-stress-* get --stress-timeout S
+#                       ($MSHARE_STRESS_TIMEOUT, default 300 s);
+#                       $MSHARE_TIMEOUTS="live-a=600 live-b=30" per test
 #     --logdir DIR      keep initramfs and console log in DIR
 #                       (default: a new directory under ${TMPDIR:-/tmp})
 #     --libdir DIR      look for shared libraries in DIR first (repeatable)
 #     --fail MESSAGE    print a failing TAP test with MESSAGE and exit 1
 #                       (used when no module/kernel can be built)
-#   Environment: MSHARE_VM_TIMEOUT (900 s, whole boot), MSHARE_TEST_TIMEOUT
-#   (120 s, each test), MSHARE_VM_MEM (1G), MSHARE_VM_SMP (2),
-#   MSHARE_TESTS ("live-a live-b": run only these).
+#   Environment: MSHARE_TESTS ("live-a live-b": run only these), and the
+#   defaults named above.
+#
+# The extra kernel modules cached by tools/setup for RELEASE (kernels.sh
+# modules: brd) are in the VM as /lib/<name>.ko; one that is missing is
+# reported (TAP comment and stderr) and the test that loads it fails.
 #
 # Beyond the guest's own lines it adds: the console log is free of kernel
 # warnings/oopses, and the VM finished (plan complete, powered off).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-demo='' logdir='' fail=''
-libdirs=()
+demo='' run='' output='' logdir='' fail=''
+libdirs=() exports=()
+vm_mem=${MSHARE_VM_MEM:-1G}
+vm_smp=${MSHARE_VM_SMP:-2}
+vm_timeout=${MSHARE_VM_TIMEOUT:-900}
+test_timeout=${MSHARE_TEST_TIMEOUT:-120}
+stress_timeout=${MSHARE_STRESS_TIMEOUT:-300}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--demo) demo=$2; shift 2 ;;
+	--run) run=$2; shift 2 ;;
+	--output) output=$2; shift 2 ;;
+	--env)
+		[[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "run-vm.sh: --env wants NAME=VALUE, not $2" >&2; exit 2; }
+		exports+=(-E "$2"); shift 2 ;;
+	--mem) vm_mem=$2; shift 2 ;;
+	--smp) vm_smp=$2; shift 2 ;;
+	--vm-timeout) vm_timeout=$2; shift 2 ;;
+	--test-timeout) test_timeout=$2; shift 2 ;;
+	--stress-timeout) stress_timeout=$2; shift 2 ;;
 	--logdir) logdir=$2; shift 2 ;;
 	--libdir) libdirs+=(-L "$2"); shift 2 ;;
 	--fail) fail=$2; shift 2 ;;
@@ -34,6 +68,13 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+for v in "$vm_timeout" "$test_timeout" "$stress_timeout" "$vm_smp"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "run-vm.sh: not a positive number: $v" >&2; exit 2; }
+done
+if [ -n "$demo" ] && [ -n "$run" ]; then
+	echo "run-vm.sh: --demo and --run exclude each other" >&2; exit 2
+fi
+[ -z "$output" ] || [ -n "$run" ] || { echo "run-vm.sh: --output goes with --run" >&2; exit 2; }
 
 if [ -n "$fail" ]; then
 	echo "1..1"
@@ -42,7 +83,7 @@ if [ -n "$fail" ]; then
 	echo "run-vm.sh: $fail" >&2
 	exit 1
 fi
-[ $# -ge 2 ] || { echo "usage: $0 [--demo SCRIPT] [--logdir DIR] RELEASE MODULE.ko BIN..." >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 [--demo SCRIPT | --run SCRIPT [--output FILE]] [options] RELEASE MODULE.ko BIN..." >&2; exit 2; }
 release=$1 ko=$2
 shift 2
 
@@ -50,7 +91,7 @@ BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular loc
 
 # bail REASON...: the run cannot start; one failing TAP line.
 bail() {
-	if [ -n "$demo" ]; then echo "run-vm.sh: $*" >&2; exit 1; fi
+	if [ -n "$demo$run" ]; then printf 'run-vm.sh: %s\n' "$@" >&2; exit 1; fi
 	echo "1..1"
 	echo "not ok 1 - boot $release"
 	printf '%s\n' "$@" | sed 's/^/# /'
@@ -70,18 +111,30 @@ logdir=$(cd "$logdir" && pwd)
 initrd=$logdir/initramfs.cpio.gz
 console=$logdir/console.log
 tapfile=$logdir/tap.log
-rm -f "$console" "$tapfile"
+errfile=$logdir/run.err
+rm -f "$console" "$tapfile" "$errfile"
 
-envs=(-e "MSHARE_TEST_TIMEOUT=${MSHARE_TEST_TIMEOUT:-120}")
+# Extra modules (brd...): whatever is missing is said, not fatal here.
+extra=()
+mods=$("$here/kernels.sh" modules "$release" 2>"$logdir/modules.err")
+for m in $mods; do extra+=(-m "$m"); done
+modnote=$(cat "$logdir/modules.err")
+if [ -n "$modnote" ]; then
+	printf 'run-vm.sh: %s\n' "$modnote" >&2
+fi
+
+envs=(-e "MSHARE_TEST_TIMEOUT=$test_timeout" -e "MSHARE_STRESS_TIMEOUT=$stress_timeout")
+[ -n "${MSHARE_TIMEOUTS:-}" ] && envs+=(-e "MSHARE_TIMEOUTS=$MSHARE_TIMEOUTS")
 [ -n "${MSHARE_TESTS:-}" ] && envs+=(-e "MSHARE_TESTS=$MSHARE_TESTS")
-mkargs=(-o "$initrd" -k "$ko" "${libdirs[@]}" "${envs[@]}")
+mkargs=(-o "$initrd" -k "$ko" "${extra[@]}" "${libdirs[@]}" "${envs[@]}" "${exports[@]}")
 [ -n "$demo" ] && mkargs+=(-d "$demo")
+[ -n "$run" ] && mkargs+=(-r "$run")
 if ! err=$("$here/mkinitramfs.sh" "${mkargs[@]}" "$@" 2>&1); then
 	bail "building the initramfs failed:" "$err"
 fi
 
-qemu=(timeout -k 10 "${MSHARE_VM_TIMEOUT:-900}"
-	qemu-system-x86_64 -accel tcg -smp "${MSHARE_VM_SMP:-2}" -m "${MSHARE_VM_MEM:-1G}"
+qemu=(timeout -k 10 "$vm_timeout"
+	qemu-system-x86_64 -accel tcg -smp "$vm_smp" -m "$vm_mem"
 	-nodefaults -no-user-config -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0,115200 panic=-1 loglevel=7 mitigations=off"
@@ -92,6 +145,18 @@ if [ -n "$demo" ]; then
 	# ttyS1 straight to our stdout, CRs stripped.
 	"${qemu[@]}" -serial file:/dev/stdout </dev/null | tr -d '\r' | tee "$tapfile"
 	qrc=${PIPESTATUS[0]}
+elif [ -n "$run" ]; then
+	# ttyS1 (stdout) to the output file, byte for byte; ttyS2 (stderr and
+	# our status lines) to a file we follow.
+	outfile=${output:-$logdir/run.out}
+	mkdir -p "$(dirname "$outfile")"
+	: >"$outfile"
+	: >"$errfile"
+	"${qemu[@]}" -serial "file:$outfile" -serial "file:$errfile" </dev/null >"$logdir/qemu.log" 2>&1 &
+	qpid=$!
+	tail -n +1 -s 0.2 --pid="$qpid" -f "$errfile" | grep --line-buffered -v '^mshare-vm: done rc=' >&2
+	wait "$qpid"
+	qrc=$?
 else
 	"${qemu[@]}" -serial "file:$tapfile" </dev/null >"$logdir/qemu.log" 2>&1
 	qrc=$?
@@ -102,7 +167,27 @@ scan_console() { # lines from the kernel, not the harness's own progress lines
 	tr -d '\r' <"$console" | grep -v 'mshare-vm: ' | grep -E -A12 "$BAD" | head -n 30
 }
 
+if [ -n "$run" ]; then
+	rc=$(tr -d '\r' <"$errfile" | sed -n 's/^mshare-vm: done rc=\([0-9]*\)$/\1/p' | tail -n 1)
+	if [ -z "$rc" ]; then
+		why="qemu exit status $qrc"
+		[ "$qrc" = 124 ] && why="timed out after $vm_timeout s: --vm-timeout, MSHARE_VM_TIMEOUT"
+		echo "run-vm.sh: the VM did not finish the script ($why); console tail:" >&2
+		tr -d '\r' <"$console" | tail -n 30 >&2
+		rc=1
+	fi
+	if hits=$(scan_console) && [ -n "$hits" ]; then
+		echo "run-vm.sh: the kernel log shows problems:" >&2; echo "$hits" >&2; rc=1
+	fi
+	echo "run-vm.sh: VM ran $secs s, exit status $rc; console log: $console" >&2
+	if [ -z "$output" ]; then
+		cat "$outfile"
+	fi
+	exit "$rc"
+fi
+
 if [ -n "$demo" ]; then
+	[ -n "$modnote" ] && printf 'run-vm.sh: %s\n' "$modnote"
 	echo
 	echo "run-vm.sh: VM ran $secs s; console log: $console"
 	rc=0
@@ -134,6 +219,7 @@ while IFS= read -r line; do
 	esac
 done <"$tapfile.txt"
 
+[ -n "$modnote" ] && printf '%s\n' "$modnote" | sed 's/^/# /'
 echo "# $release: VM ran $secs s, console log: $console"
 n=$((n + 1))
 if hits=$(scan_console) && [ -n "$hits" ]; then
@@ -146,7 +232,7 @@ fi
 n=$((n + 1))
 if [ -z "$plan" ] || [ $((n - 2)) -ne "$plan" ] || ! grep -q '^# mshare-vm: done' "$tapfile.txt"; then
 	echo "not ok $n - $release: VM completed the run (plan ${plan:-missing}, got $((n - 2)) results, qemu exit status $qrc)"
-	[ "$qrc" = 124 ] && echo "# timed out after ${MSHARE_VM_TIMEOUT:-900} s"
+	[ "$qrc" = 124 ] && echo "# timed out after $vm_timeout s (--vm-timeout, MSHARE_VM_TIMEOUT)"
 	echo "# console tail:"
 	tr -d '\r' <"$console" | tail -n 40 | sed 's/^/# /'
 	sed 's/^/# qemu: /' "$logdir/qemu.log"
