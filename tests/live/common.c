@@ -11,9 +11,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,4 +489,160 @@ bool maps_has(const void *start, size_t len)
 bool maps_overlaps(const void *start, size_t len)
 {
 	return maps_scan(start, len, false);
+}
+
+/* ---- shared page tables: observables ---- */
+
+long fault_count(void)
+{
+	struct rusage ru;
+
+	CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+/* "KEY:   N kB" anywhere in text; -1 if absent. */
+static long kib_field(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == ':')
+			return strtol(p + kl + 1, NULL, 10);
+	}
+	return -1;
+}
+
+static bool slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return false;
+	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+	close(fd);
+	return true;
+}
+
+long status_kib(pid_t pid, const char *key)
+{
+	char path[64], buf[8192];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	if (!slurp(path, buf, sizeof(buf)))
+		return -1;
+	return kib_field(buf, key);
+}
+
+long meminfo_kib(const char *key)
+{
+	long v, prev = -1, end = now_ms() + 2000;
+	char buf[8192];
+
+	/*
+	 * Page tables are freed after an RCU grace period on newer kernels,
+	 * and per-CPU vmstat deltas (up to ~100 KiB each) blur the counters:
+	 * wait for a grace period (membarrier) and fold the per-CPU deltas
+	 * (stat_refresh) until two readings agree.
+	 */
+	for (;;) {
+		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
+		proc_write("/proc/sys/vm/stat_refresh", "1");
+		CHECK(slurp("/proc/meminfo", buf, sizeof(buf)));
+		v = kib_field(buf, key);
+		CHECKF(v >= 0, "no %s in /proc/meminfo", key);
+		if (v == prev || now_ms() > end)
+			return v;
+		prev = v;
+	}
+}
+
+long meminfo_quiet_kib(const char *key)
+{
+	long v = meminfo_kib(key), since = now_ms(), end = since + 3000, n;
+
+	while (now_ms() < end) {
+		usleep(50000);
+		n = meminfo_kib(key);
+		if (n != v) {
+			v = n;
+			since = now_ms();
+		} else if (now_ms() - since >= 500) {
+			break;
+		}
+	}
+	return v;
+}
+
+void klog_mark(const char *fmt, ...)
+{
+	char msg[300];
+	int fd, n;
+	va_list ap;
+
+	n = snprintf(msg, sizeof(msg), "<5>%s[%d]: ", live_name, (int)getpid());
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = write(fd, msg, strlen(msg));
+
+		(void)r;	/* only a marker */
+		close(fd);
+	}
+}
+
+int cpus_online(void)
+{
+	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+void cpu_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	CHECKF(sched_setaffinity(0, sizeof(set), &set) == 0, "pin to CPU %d", cpu);
+}
+
+const char *proc_read(const char *path)
+{
+	static __thread char buf[4096];
+	size_t n;
+
+	if (!slurp(path, buf, sizeof(buf)))
+		return NULL;
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	return buf;
+}
+
+int proc_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+	int e;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, text, strlen(text));
+	e = errno;
+	close(fd);
+	errno = e;
+	return r == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+uint64_t pattern_word(uint64_t seed, size_t i)
+{
+	return pat(seed, i);
 }

@@ -165,4 +165,51 @@ void *reserve_aligned(size_t len);
 bool maps_has(const void *start, size_t len);
 /* Whether any mapping intersects [start, start + len). */
 bool maps_overlaps(const void *start, size_t len);
+
+/* ---- shared page tables: observables (see HACKING.md) ---- */
+
+/* madvise values older glibc headers lack. */
+#ifndef MADV_COLD
+#define MADV_COLD		20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
+
+/* Pages of one 2 MiB chunk. */
+#define CHUNK_PAGES	((long)(GRANULE / 4096))
+
+/* Page faults (minor + major) of the calling process so far. */
+long fault_count(void);
+/* "KEY:  N kB" of /proc/PID/status (pid 0: self), e.g. "VmPTE"; -1 if absent. */
+long status_kib(pid_t pid, const char *key);
+/* "KEY: N kB" of /proc/meminfo, settled: after an RCU grace period and
+ * with the per-CPU counters folded, two readings in a row agree. */
+long meminfo_kib(const char *key);
+/*
+ * The same, once the value has not changed for 0.5 s (at most 3 s): a
+ * baseline.  Page tables of processes that just exec'd or exited can be
+ * freed a few hundred ms later on 6.12.
+ */
+long meminfo_quiet_kib(const char *key);
+/* A marker line in the kernel log (to place warnings in the console log). */
+void klog_mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Online CPUs; pin the calling thread to one of them (CHECKed). */
+int cpus_online(void);
+void cpu_pin(int cpu);
+/* Read a small /proc or /sys file (trailing newline dropped); NULL if absent. */
+const char *proc_read(const char *path);
+/* Write text to a /proc or /sys file; 0 or -1 with errno set. */
+int proc_write(const char *path, const char *text);
+/* Pattern word i of seed (what fill_pattern() writes at offset 8 * i). */
+uint64_t pattern_word(uint64_t seed, size_t i);
 #endif /* LIVE_COMMON_H */
