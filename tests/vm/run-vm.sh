@@ -112,7 +112,7 @@ initrd=$logdir/initramfs.cpio.gz
 console=$logdir/console.log
 tapfile=$logdir/tap.log
 errfile=$logdir/run.err
-rm -f "$console" "$tapfile" "$errfile"
+rm -f "$console" "$tapfile" "$errfile" "$logdir"/console-failed-boot-*.log
 
 # Extra modules (brd...): whatever is missing is said, not fatal here.
 extra=()
@@ -158,8 +158,22 @@ elif [ -n "$run" ]; then
 	wait "$qpid"
 	qrc=$?
 else
-	"${qemu[@]}" -serial "file:$tapfile" </dev/null >"$logdir/qemu.log" 2>&1
-	qrc=$?
+	# A kernel that dies while booting, before /init loaded the module (seen:
+	# an int3 Oops in text patching on 6.12 under multi-threaded TCG on a
+	# loaded host), has run none of our code: boot again, at most twice, and
+	# say so.  Anything after the module loaded counts.
+	boots=0
+	while :; do
+		boots=$((boots + 1))
+		"${qemu[@]}" -serial "file:$tapfile" </dev/null >"$logdir/qemu.log" 2>&1
+		qrc=$?
+		[ $boots -lt 3 ] || break
+		grep -q -E '^(ok|not ok) ' "$tapfile" && break
+		tr -d '\r' <"$console" | grep -q 'msharefs: ' && break
+		cp "$console" "$logdir/console-failed-boot-$boots.log"
+		echo "run-vm.sh: boot $boots died before the module was loaded" \
+			"($logdir/console-failed-boot-$boots.log); booting again" >&2
+	done
 fi
 secs=$(($(date +%s) - start))
 
@@ -220,6 +234,11 @@ while IFS= read -r line; do
 done <"$tapfile.txt"
 
 [ -n "$modnote" ] && printf '%s\n' "$modnote" | sed 's/^/# /'
+for f in "$logdir"/console-failed-boot-*.log; do
+	[ -f "$f" ] || continue
+	echo "# a boot died before the module was loaded and was retried: $f"
+	tr -d '\r' <"$f" | grep -E -m1 -A3 'Oops|BUG:|panic' | sed 's/^/#   /'
+done
 echo "# $release: VM ran $secs s, console log: $console"
 n=$((n + 1))
 if hits=$(scan_console) && [ -n "$hits" ]; then
