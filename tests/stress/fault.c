@@ -15,10 +15,12 @@
  * windows and that the other pages read zero.  Meanwhile the parent
  * checks, per chunk:
  *   - st_blocks grew by 4096 and the mount's used pages by 512;
- *   - PageTables grew by exactly 4 tables (16 KiB), plus up to 4 KiB for
+ *   - PageTables grew by at most 4 tables (16 KiB), plus up to 4 KiB for
  *     each window chunk that entered a new 1 GiB span of its process (a
  *     new PMD page); chunk 0 of each region is not checked this way (PMD
- *     pages of the fresh windows).
+ *     pages of the fresh windows).  Over all chunks, the growth is at
+ *     least 16 KiB per chunk less 64 KiB (page tables other processes
+ *     free meanwhile), so no table set is ever missing or shared.
  */
 #include "stress.h"
 
@@ -290,7 +292,14 @@ int stress_fault(const struct fault_params *params, struct fault_result *res)
 			spans = new_pmd_spans(c);
 			res->pt_delta_kb += pt1 - pt0;
 			res->pt_expect_kb += expect;
-			if (pt1 - pt0 < expect || pt1 - pt0 > expect + 4 * spans)
+			/*
+			 * A table too many (two faults building one chunk's
+			 * table) shows as growth above the expectation: exact
+			 * per chunk.  Growth below it can also be another
+			 * process freeing page tables meanwhile (a PMD page
+			 * of an unmapped window): checked over all chunks.
+			 */
+			if (pt1 - pt0 > expect + 4 * spans)
 				sfail(&fc->c, "region %d chunk %d: PageTables grew by %ld kB while %d processes x %d threads faulted it, want %ld kB (one table per set)%s",
 				      r, c, pt1 - pt0, params->procs, params->threads, expect,
 				      spans ? " + up to 4 kB per new PMD page" : "");

@@ -26,6 +26,11 @@ int main(void)
 	stress_fault(&p, &r);
 	fails = r.failures;
 	fails += acct_check("live-stress-fault", &base, 64, 8192, &after);
+	if (r.pt_delta_kb < r.pt_expect_kb - 64) {
+		fprintf(stderr, "live-stress-fault: PageTables grew by %ld kB over all chunks, want %ld kB (one table per chunk and set) less at most 64 kB of other processes' frees\n",
+			r.pt_delta_kb, r.pt_expect_kb);
+		fails++;
+	}
 	summary("live-stress-fault: %ld/%ld chunk rounds (%d procs x %d threads, %d CPUs, "
 		"%d regions x %d chunks, 4 table sets), %ld thread-touches, failures %ld, %.1f s, "
 		"PageTables +%ld kB over the %ld non-first chunks (want %ld), "
