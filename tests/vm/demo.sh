@@ -32,7 +32,8 @@ cat $MNT/mshare_info
 step "ls -l $MNT: only mshare_info is left"
 ls -l $MNT
 
-step "The saving: 8 processes attach a 64 MiB region and read every page, msharefs vs memfd (mshare-bench)"
-echo "Page tables (KiB: PageTables of /proc/meminfo), then faults and attach+touch time per attacher:"
-mshare-bench -s 64M -n 8 -b msharefs,memfd -p 1 -r 1 -q 2>/dev/null |
-	grep -E '^\| (backend|msharefs|memfd) ' | awk 'NR <= 6'
+step "The saving: 8 processes each attach one 64 MiB region and read every page, msharefs vs memfd (mshare-bench)"
+mshare-bench -s 64M -n 8 -b msharefs,memfd -p 0 -r 0 -q 2>/dev/null | awk -F' *[|] *' '
+	/^### Page tables/ { t = 1 } /^### Faults/ { t = 2 } /^### (Steady|Targets)/ { t = 0 }
+	t == 1 && $2 ~ /^(msharefs|memfd)$/ { pt[$2] = $7 }
+	t == 2 && $2 ~ /^(msharefs|memfd)$/ { split($6, f, " "); printf "%-8s %6s KiB of page tables and %4s page faults per extra process, attach+touch %s ms\n", $2, pt[$2], f[1], $10 }'
