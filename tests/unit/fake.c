@@ -322,3 +322,16 @@ const char *fixture(const char *name)
 	snprintf(path, sizeof(path), "%s/%s", FIXTURE_DIR, name);
 	return path;
 }
+
+int fake_mount_fixture_setup(void **state)
+{
+	*state = (void *)fake_mount_setup();
+	return *state ? 0 : -1;
+}
+
+int fake_mount_fixture_teardown(void **state)
+{
+	(void)state;
+	fake_mount_teardown();
+	return 0;
+}

@@ -76,6 +76,10 @@ void fake_msharefs_path(const char *path);
 const char *fake_mount_setup(void);
 void fake_mount_teardown(void);
 
+/* The same as CMocka group/test fixtures (*state: the mount directory). */
+int fake_mount_fixture_setup(void **state);
+int fake_mount_fixture_teardown(void **state);
+
 /* Absolute path of fixture file @name (tests/unit/fixtures). */
 const char *fixture(const char *name);
 

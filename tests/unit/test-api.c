@@ -28,19 +28,6 @@
 
 #define SZ	(2UL << 20)
 
-static int setup(void **state)
-{
-	*state = (void *)fake_mount_setup();
-	return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fake_mount_teardown();
-	return 0;
-}
-
 /* A region of @size bytes (0: size not set), open O_RDWR. */
 static int region(const char *name, size_t size)
 {
@@ -629,7 +616,8 @@ static void test_detach_errors(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fake_mount_fixture_setup, \
+					       fake_mount_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_mcreate),
 		T(test_mcreate_subdir),

@@ -21,19 +21,6 @@
 #include "internal.h"
 #include "fake.h"
 
-static int setup(void **state)
-{
-	*state = (void *)fake_mount_setup();
-	return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fake_mount_teardown();
-	return 0;
-}
-
 static void write_info(const char *mnt, const char *text, size_t len)
 {
 	char path[PATH_MAX];
@@ -211,20 +198,19 @@ static void test_granule_long_mount(void **state)
 	free(path);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fake_mount_fixture_setup, \
+					       fake_mount_fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test_setup_teardown(test_granule, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_granule_bad_content,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_granule_io_errors,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_granule_no_mount,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_granule_long_mount,
-						setup, teardown),
+		T(test_granule),
+		T(test_granule_bad_content),
+		T(test_granule_io_errors),
+		T(test_granule_no_mount),
+		T(test_granule_long_mount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
