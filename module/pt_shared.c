@@ -212,10 +212,8 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
 		pte_t pte;
 
 		page = mshare_region_get_page(region, chunk * PTRS_PER_PTE + i);
-		if (!page) {
-			memset(ptes, 0, PAGE_SIZE);
-			return -ENOMEM;
-		}
+		if (!page)
+			return -ENOMEM;	/* the caller clears the table */
 		pte = pte_mkyoung(mk_pte(page, prot));
 		if (set & 1)
 			pte = pte_mkdirty(pte);
