@@ -26,6 +26,7 @@ static const struct inode_operations msharefs_dir_iops;
 static const struct inode_operations msharefs_region_iops;
 static const struct file_operations msharefs_region_fops;
 static const struct file_operations msharefs_info_fops;
+static const struct file_operations msharefs_dir_fops;
 
 /*
  * Region pages name the file's mapping (for futex keys of process-shared
@@ -49,7 +50,7 @@ static struct inode *msharefs_get_inode(struct super_block *sb,
 	switch (mode & S_IFMT) {
 	case S_IFDIR:
 		inode->i_op = &msharefs_dir_iops;
-		inode->i_fop = &simple_dir_operations;
+		inode->i_fop = &msharefs_dir_fops;
 		inc_nlink(inode);	/* "." */
 		break;
 	case S_IFREG:
@@ -162,6 +163,23 @@ static const struct inode_operations msharefs_region_iops = {
 	.getattr	= msharefs_region_getattr,
 };
 
+bool msharefs_is_region_inode(struct inode *inode)
+{
+	return inode->i_op == &msharefs_region_iops;
+}
+
+/* simple_dir_operations, plus the statistics ioctl. */
+static const struct file_operations msharefs_dir_fops = {
+	.open		= dcache_dir_open,
+	.release	= dcache_dir_close,
+	.llseek		= dcache_dir_lseek,
+	.read		= generic_read_dir,
+	.iterate_shared	= dcache_readdir,
+	.fsync		= noop_fsync,
+	.unlocked_ioctl	= msharefs_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
 /* fallocate(fd, 0, 0, size): the other way to set the size. */
 static long msharefs_fallocate(struct file *file, int mode, loff_t offset,
 			       loff_t len)
@@ -191,6 +209,8 @@ static const struct file_operations msharefs_region_fops = {
 	.fallocate		= msharefs_fallocate,
 	.fsync			= noop_fsync,
 	.llseek			= noop_llseek,
+	.unlocked_ioctl		= msharefs_ioctl,
+	.compat_ioctl		= compat_ptr_ioctl,
 };
 
 static ssize_t msharefs_info_read(struct file *file, char __user *buf,
@@ -203,8 +223,10 @@ static ssize_t msharefs_info_read(struct file *file, char __user *buf,
 }
 
 static const struct file_operations msharefs_info_fops = {
-	.read	= msharefs_info_read,
-	.llseek	= default_llseek,
+	.read		= msharefs_info_read,
+	.llseek		= default_llseek,
+	.unlocked_ioctl	= msharefs_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 static int msharefs_create_info(struct super_block *sb)
@@ -263,7 +285,7 @@ static void msharefs_evict_inode(struct inode *inode)
 {
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
-	if (inode->i_op == &msharefs_region_iops)
+	if (msharefs_is_region_inode(inode))
 		mshare_region_destroy(&MSHAREFS_I(inode)->region);
 }
 

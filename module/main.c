@@ -89,5 +89,5 @@ module_exit(msharefs_exit);
 MODULE_DESCRIPTION("msharefs: memory and page tables shared between processes");
 MODULE_AUTHOR("libmshare developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(MSHAREFS_VERSION);
 MODULE_ALIAS_FS("msharefs");

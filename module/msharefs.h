@@ -9,6 +9,8 @@
 #include <linux/mm.h>
 #include <linux/xarray.h>
 #include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 
 #include "compat.h"
 
@@ -17,6 +19,9 @@
  * so that a region can own whole page tables.
  */
 #define MSHAREFS_GRANULE	PMD_SIZE
+
+/* Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT; the project's. */
+#define MSHAREFS_VERSION	"0.1.0"
 
 struct msharefs_sb_info {
 	atomic_long_t nr_pages;		/* pages held by this mount's regions */
@@ -52,6 +57,11 @@ struct mshare_region {
 	struct mutex table_lock;	/* serialises table creation */
 	struct xarray tables[MSHARE_TABLE_SETS];	/* chunk -> PTE table */
 	atomic_long_t nr_tables;	/* tables in @tables */
+	atomic_long_t nr_links;		/* attachers' PMD entries using them */
+	struct mutex attach_lock;	/* guards the three below */
+	struct list_head attachers;	/* struct mshare_attacher, one per mm */
+	unsigned long nr_attachers;	/* entries in @attachers */
+	unsigned long nr_windows;	/* windows in all attachers */
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
 	struct address_space *mapping;	/* the file's, named by every page */
@@ -90,11 +100,19 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 bool mshare_is_window(struct vm_area_struct *vma);
+void mshare_region_attach_counts(struct mshare_region *region,
+				 unsigned long *attachers,
+				 unsigned long *windows);
 unsigned long mshare_region_get_unmapped_area(struct file *file,
 					      unsigned long addr,
 					      unsigned long len,
 					      unsigned long pgoff,
 					      unsigned long flags);
+
+bool msharefs_is_region_inode(struct inode *inode);
+
+/* stats.c */
+long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;

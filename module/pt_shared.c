@@ -39,6 +39,12 @@
 
 #include "msharefs.h"
 
+/* A region table: one PTE table page, owned by one region. */
+struct mshare_table {
+	struct page *page;
+	struct mshare_region *region;
+};
+
 struct mshare_mm {
 	struct mmu_notifier mn;
 	/* links: PMD index (address >> PMD_SHIFT) -> region table linked there */
@@ -106,15 +112,16 @@ static bool mshare_unlink_one(struct mm_struct *mm, unsigned long addr,
 static bool mshare_unlink_range(struct mshare_mm *mm_s, unsigned long start,
 				unsigned long end)
 {
-	struct page *table;
+	struct mshare_table *table;
 	unsigned long index;
 	bool flush = false;
 
 	xa_for_each_range(&mm_s->links, index, table, start >> PMD_SHIFT,
 			  (end - 1) >> PMD_SHIFT) {
 		flush |= mshare_unlink_one(mm_s->mn.mm, index << PMD_SHIFT,
-					   table);
+					   table->page);
 		__xa_erase(&mm_s->links, index);
+		atomic_long_dec(&table->region->nr_links);
 	}
 	return flush;
 }
@@ -226,30 +233,38 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
  * The region table for @chunk in @set, built from vmf->prealloc_pte when it
  * does not exist yet.  NULL: no table could be adopted now, retry the fault.
  */
-static struct page *mshare_get_table(struct mshare_region *region,
-				     unsigned int set, unsigned long chunk,
-				     struct vm_fault *vmf)
+static struct mshare_table *mshare_get_table(struct mshare_region *region,
+					     unsigned int set,
+					     unsigned long chunk,
+					     struct vm_fault *vmf)
 {
-	struct page *table;
-	int err;
+	struct mshare_table *table;
+	int err = -ENOMEM;
 
 	mutex_lock(&region->table_lock);
 	table = xa_load(&region->tables[set], chunk);
 	if (table || !vmf->prealloc_pte)
 		goto out;
 
-	table = vmf->prealloc_pte;
-	err = mshare_fill_table(region, table, set, chunk);
+	table = kmalloc(sizeof(*table), GFP_KERNEL);
+	if (!table)
+		goto fail;
+	table->page = vmf->prealloc_pte;
+	table->region = region;
+	err = mshare_fill_table(region, table->page, set, chunk);
 	if (!err)
 		err = xa_err(xa_store(&region->tables[set], chunk, table,
 				      GFP_KERNEL));
 	if (err) {
-		memset(page_address(table), 0, PAGE_SIZE);
-		table = ERR_PTR(err);
-		goto out;
+		memset(page_address(table->page), 0, PAGE_SIZE);
+		kfree(table);
+		goto fail;
 	}
 	vmf->prealloc_pte = NULL;
 	atomic_long_inc(&region->nr_tables);
+	goto out;
+fail:
+	table = ERR_PTR(err);
 out:
 	mutex_unlock(&region->table_lock);
 	return table;
@@ -260,7 +275,7 @@ enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
 /* Point the faulting PMD entry at @table, unless something else is there. */
 static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 					  struct vm_fault *vmf,
-					  struct page *table)
+					  struct mshare_table *table)
 {
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	unsigned long index = vmf->address >> PMD_SHIFT;
@@ -277,17 +292,19 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 	}
 	ptl = pmd_lock(mm, vmf->pmd);
 	if (pmd_none(*vmf->pmd)) {
-		pmd_populate(mm, vmf->pmd, table);
+		pmd_populate(mm, vmf->pmd, table->page);
 		ret = MSHARE_LINKED;
 	} else if (pmd_present(*vmf->pmd) && !pmd_leaf(*vmf->pmd) &&
-		   pmd_page(*vmf->pmd) == table) {
+		   pmd_page(*vmf->pmd) == table->page) {
 		ret = MSHARE_RETRY;	/* another thread linked it */
 	} else {
 		ret = MSHARE_FOREIGN;	/* a private table of this mm */
 	}
 	spin_unlock(ptl);
-	if (ret == MSHARE_LINKED)
+	if (ret == MSHARE_LINKED) {
 		__xa_store(&mm_s->links, index, table, GFP_NOWAIT);
+		atomic_long_inc(&table->region->nr_links);
+	}
 unlock:
 	xa_unlock(&mm_s->links);
 	if (ret != MSHARE_LINKED)
@@ -336,8 +353,8 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmu_notifier *mn = vma->vm_private_data;
+	struct mshare_table *table;
 	unsigned long chunk;
-	struct page *table;
 	unsigned int set;
 
 	if (!mn) {
@@ -351,8 +368,9 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 		pmd_t pmd = *vmf->pmd;
 
 		/* Linked by another thread meanwhile: just retry the access. */
-		if (pmd_present(pmd) && !pmd_leaf(pmd) &&
-		    pmd_page(pmd) == xa_load(&region->tables[set], chunk))
+		table = xa_load(&region->tables[set], chunk);
+		if (table && pmd_present(pmd) && !pmd_leaf(pmd) &&
+		    pmd_page(pmd) == table->page)
 			return VM_FAULT_NOPAGE;
 		/* A private table from before registration: stay private. */
 		return mshare_pt_private_ops.fault(region, vmf);
@@ -389,14 +407,15 @@ static void mshare_pt_shared_close(struct vm_area_struct *vma)
 /* The region is gone: no window, so no link, refers to its tables. */
 static void mshare_pt_shared_release(struct mshare_region *region)
 {
-	struct page *table;
+	struct mshare_table *table;
 	unsigned long index;
 	unsigned int set;
 
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
 		xa_for_each(&region->tables[set], index, table) {
-			memset(page_address(table), 0, PAGE_SIZE);
-			pte_free(NULL, table);
+			memset(page_address(table->page), 0, PAGE_SIZE);
+			pte_free(NULL, table->page);
+			kfree(table);
 			atomic_long_dec(&region->nr_tables);
 		}
 		xa_destroy(&region->tables[set]);

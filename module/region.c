@@ -11,6 +11,7 @@
 #include <linux/mman.h>
 #include <linux/highmem.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "msharefs.h"
 
@@ -26,6 +27,11 @@ void mshare_region_init(struct mshare_region *region,
 	for (set = 0; set < MSHARE_TABLE_SETS; set++)
 		xa_init(&region->tables[set]);
 	atomic_long_set(&region->nr_tables, 0);
+	atomic_long_set(&region->nr_links, 0);
+	mutex_init(&region->attach_lock);
+	INIT_LIST_HEAD(&region->attachers);
+	region->nr_attachers = 0;
+	region->nr_windows = 0;
 	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
@@ -55,6 +61,8 @@ void mshare_region_destroy(struct mshare_region *region)
 	atomic_long_sub(nr, &msharefs_pages_alive);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
+	WARN_ON_ONCE(atomic_long_read(&region->nr_links));
+	WARN_ON_ONCE(!list_empty(&region->attachers));
 	atomic_long_dec(&msharefs_regions_alive);
 }
 
@@ -95,6 +103,76 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	return page;
 }
 
+/*
+ * Who attaches the region, for the statistics: one entry per mm with the
+ * number of its windows.  Maintained by ->mmap, ->open and ->close, which
+ * the core pairs for every window (the pointer is only a key; the entry
+ * goes away with the mm's last window, before the mm can).
+ */
+struct mshare_attacher {
+	struct list_head list;
+	struct mm_struct *mm;
+	unsigned long windows;
+};
+
+static int mshare_attach_add(struct mshare_region *region,
+			     struct mm_struct *mm, gfp_t gfp)
+{
+	struct mshare_attacher *a, *new = kmalloc(sizeof(*new), gfp);
+
+	mutex_lock(&region->attach_lock);
+	list_for_each_entry(a, &region->attachers, list) {
+		if (a->mm == mm) {
+			a->windows++;
+			goto counted;
+		}
+	}
+	if (!new) {
+		mutex_unlock(&region->attach_lock);
+		return -ENOMEM;
+	}
+	new->mm = mm;
+	new->windows = 1;
+	list_add_tail(&new->list, &region->attachers);
+	region->nr_attachers++;
+	new = NULL;
+counted:
+	region->nr_windows++;
+	mutex_unlock(&region->attach_lock);
+	kfree(new);
+	return 0;
+}
+
+static void mshare_attach_del(struct mshare_region *region,
+			      struct mm_struct *mm)
+{
+	struct mshare_attacher *a;
+
+	mutex_lock(&region->attach_lock);
+	list_for_each_entry(a, &region->attachers, list) {
+		if (a->mm != mm)
+			continue;
+		region->nr_windows--;
+		if (!--a->windows) {
+			list_del(&a->list);
+			region->nr_attachers--;
+			kfree(a);
+		}
+		break;
+	}
+	mutex_unlock(&region->attach_lock);
+}
+
+void mshare_region_attach_counts(struct mshare_region *region,
+				 unsigned long *attachers,
+				 unsigned long *windows)
+{
+	mutex_lock(&region->attach_lock);
+	*attachers = region->nr_attachers;
+	*windows = region->nr_windows;
+	mutex_unlock(&region->attach_lock);
+}
+
 static vm_fault_t mshare_vm_fault(struct vm_fault *vmf)
 {
 	struct mshare_region *region = file_region(vmf->vma->vm_file);
@@ -106,6 +184,8 @@ static void mshare_vm_open(struct vm_area_struct *vma)
 {
 	struct mshare_region *region = file_region(vma->vm_file);
 
+	/* A fork child's copy; ->open cannot fail, and the entry is small. */
+	mshare_attach_add(region, vma->vm_mm, GFP_KERNEL | __GFP_NOFAIL);
 	if (region->pt_ops->open)
 		region->pt_ops->open(vma);
 }
@@ -116,6 +196,7 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 
 	if (region->pt_ops->close)
 		region->pt_ops->close(vma);
+	mshare_attach_del(region, vma->vm_mm);
 }
 
 /* Partial munmap, mprotect of a part, mlock of a part...: the window is one. */
@@ -213,6 +294,10 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 		return err;
 	if (!IS_ALIGNED(vma->vm_start, MSHAREFS_GRANULE))
 		return -EINVAL;
+	/* Nothing can fail after ->mmap succeeds without calling ->close. */
+	err = mshare_attach_add(file_region(file), vma->vm_mm, GFP_KERNEL);
+	if (err)
+		return err;
 
 	/*
 	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours.

@@ -52,4 +52,67 @@ struct mshare_unmap {
 #define MSHAREFS_CREATE_MAPPING	_IOW('x', 0, struct mshare_create)
 #define MSHAREFS_UNMAP		_IOW('x', 1, struct mshare_unmap)
 
+/*
+ * MSHAREFS_PROTECT (issue: protection for all attachers) takes 'x' 2.
+ *
+ * Statistics: a libmshare extension, not part of upstream mshare.
+ *
+ * The structures are versioned and extensible.  The ioctl number encodes
+ * the size of the structure the caller was built with (_IOC_SIZE); the
+ * kernel accepts any size from the first version's up, fills at most that
+ * many bytes, and stores in @version the layout it filled and in @size the
+ * number of bytes it filled.  Later versions only append fields.
+ */
+#define MSHAREFS_STAT_VERSION	1
+
+/*
+ * MSHAREFS_GET_REGION_STAT: figures of the region open on the fd (any
+ * access mode).  Page tables: without sharing, every attacher would pay
+ * one PTE table for each granule of a window it touched; with sharing the
+ * region pays one table per granule and protection, and each attacher
+ * links it into a PMD entry.  @pt_bytes_saved is
+ * (@pt_links - @pt_tables) * @page_size and is negative while tables
+ * exist that fewer links use (for example after every attacher left).
+ */
+struct msharefs_region_stat {
+	__u32 version;		/* out: MSHAREFS_STAT_VERSION */
+	__u32 size;		/* out: bytes filled */
+	__u64 region_size;	/* bytes; 0 until the size is set */
+	__u64 granule;		/* bytes */
+	__u64 page_size;	/* bytes */
+	__u32 uid;		/* owner, in the caller's user namespace */
+	__u32 gid;
+	__u32 mode;		/* st_mode */
+	__u32 __reserved;
+	__u64 attachers;	/* processes with at least one window */
+	__u64 windows;		/* windows (mappings) in all processes */
+	__u64 resident_pages;	/* pages allocated to the region */
+	__u64 pt_tables;	/* PTE tables owned by the region */
+	__u64 pt_links;		/* attachers' PMD entries pointing at them */
+	__s64 pt_bytes_saved;	/* (pt_links - pt_tables) * page_size */
+};
+
+/*
+ * MSHAREFS_GET_FS_STAT: totals of the mount, from an fd of any file or
+ * directory on it (including mshare_info).  The counts are sums over the
+ * regions; @attachers counts a process once per region it attaches.
+ */
+struct msharefs_fs_stat {
+	__u32 version;		/* out: MSHAREFS_STAT_VERSION */
+	__u32 size;		/* out: bytes filled */
+	__u64 granule;		/* bytes */
+	__u64 page_size;	/* bytes */
+	__u64 regions;
+	__u64 attachers;
+	__u64 windows;
+	__u64 resident_pages;
+	__u64 pt_tables;
+	__u64 pt_links;
+	__s64 pt_bytes_saved;
+	char module_version[32];	/* NUL-terminated */
+};
+
+#define MSHAREFS_GET_REGION_STAT _IOR('x', 3, struct msharefs_region_stat)
+#define MSHAREFS_GET_FS_STAT	_IOR('x', 4, struct msharefs_fs_stat)
+
 #endif /* _UAPI_LINUX_MSHAREFS_H */
