@@ -285,8 +285,17 @@ static void msharefs_evict_inode(struct inode *inode)
 {
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
-	if (msharefs_is_region_inode(inode))
-		mshare_region_destroy(&MSHAREFS_I(inode)->region);
+	if (!msharefs_is_region_inode(inode))
+		return;
+	mshare_region_destroy(&MSHAREFS_I(inode)->region);
+	/*
+	 * The region's tables went to the pool; hand them back now unless
+	 * this is umount (s_umount held, s_active gone), which leaves them
+	 * for the next destruction or for rmmod.  The last iput of a region
+	 * (unlink, close, exit) holds no other lock.
+	 */
+	if (atomic_read(&inode->i_sb->s_active))
+		mshare_table_pool_drain();
 }
 
 static const struct super_operations msharefs_sops = {

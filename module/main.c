@@ -66,21 +66,24 @@ out_cache:
 
 static void __exit msharefs_exit(void)
 {
-	long pages, regions;
+	long pages, regions, tables;
 
 	unregister_filesystem(&msharefs_fs_type);
 	mshare_pt_shared_exit();
 	if (msharefs_made_mount_point)
 		sysfs_remove_mount_point(fs_kobj, MSHAREFS_SYSFS_DIR);
 	msharefs_inode_cache_destroy();
+	/* rmmod is a process with an mm: the pool goes back to the core. */
+	mshare_table_pool_drain();
 
 	pages = atomic_long_read(&msharefs_pages_alive);
 	regions = atomic_long_read(&msharefs_regions_alive);
-	if (pages || regions)
-		pr_err("unloaded with %ld pages and %ld regions leaked\n",
-		       pages, regions);
+	tables = mshare_table_pool_size();
+	if (pages || regions || tables)
+		pr_err("unloaded with %ld pages, %ld regions and %ld page tables leaked\n",
+		       pages, regions, tables);
 	else
-		pr_info("unloaded, no pages or regions left\n");
+		pr_info("unloaded, no pages, regions or page tables left\n");
 }
 
 module_init(msharefs_init);

@@ -67,6 +67,13 @@ struct mshare_region {
 	struct address_space *mapping;	/* the file's, named by every page */
 };
 
+/* A region table: one PTE table page, owned by one region or pooled. */
+struct mshare_table {
+	struct page *page;
+	struct mshare_region *region;	/* NULL in the pool */
+	struct list_head pool;		/* in the pool */
+};
+
 struct msharefs_inode {
 	struct mshare_region region;
 	struct inode vfs_inode;
@@ -116,6 +123,12 @@ long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;
+
+/* pt_pool.c */
+struct mshare_table *mshare_table_pool_get(void);
+void mshare_table_pool_put(struct mshare_table *table);
+long mshare_table_pool_size(void);
+void mshare_table_pool_drain(void);
 
 /* pt_shared.c */
 extern const struct mshare_pt_ops mshare_pt_shared_ops;

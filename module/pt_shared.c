@@ -5,10 +5,12 @@
  *
  * Tables.  A region table is created complete: all PTRS_PER_PTE entries
  * map region pages, so a linked table never faults again.  The table page
- * is the one the core preallocated for this fault (vmf->prealloc_pte): it
- * arrives constructed, with its split lock, and counted in PageTables once.
- * Entries never change while the region lives; tables are freed with the
- * region, which cannot happen while any window (and so any link) exists.
+ * is one the core constructed: from the pool of tables destroyed regions
+ * left (pt_pool.c), else the one it preallocated for this fault
+ * (vmf->prealloc_pte), with its split lock, counted in PageTables once.
+ * Entries never change while the region lives; tables go back to the pool
+ * with the region, which cannot happen while any window (and so any link)
+ * exists.
  *
  * Links.  Each attached mm has a struct mshare_mm: an mmu notifier plus the
  * record of which PMD entries of that mm point at region tables.  The core
@@ -38,12 +40,6 @@
 #include <asm/tlbflush.h>
 
 #include "msharefs.h"
-
-/* A region table: one PTE table page, owned by one region. */
-struct mshare_table {
-	struct page *page;
-	struct mshare_region *region;
-};
 
 struct mshare_mm {
 	struct mmu_notifier mn;
@@ -246,10 +242,15 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 	if (table || !vmf->prealloc_pte)
 		goto out;
 
-	table = kmalloc(sizeof(*table), GFP_KERNEL);
-	if (!table)
-		goto fail;
-	table->page = vmf->prealloc_pte;
+	/* A table a destroyed region left, or the one the core prepared. */
+	table = mshare_table_pool_get();
+	if (!table) {
+		table = kmalloc(sizeof(*table), GFP_KERNEL);
+		if (!table)
+			goto fail;
+		table->page = vmf->prealloc_pte;
+		vmf->prealloc_pte = NULL;
+	}
 	table->region = region;
 	err = mshare_fill_table(region, table->page, set, chunk);
 	if (!err)
@@ -257,10 +258,9 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 				      GFP_KERNEL));
 	if (err) {
 		memset(page_address(table->page), 0, PAGE_SIZE);
-		kfree(table);
+		mshare_table_pool_put(table);
 		goto fail;
 	}
-	vmf->prealloc_pte = NULL;
 	atomic_long_inc(&region->nr_tables);
 	goto out;
 fail:
@@ -404,7 +404,10 @@ static void mshare_pt_shared_close(struct vm_area_struct *vma)
 		mmu_notifier_put(vma->vm_private_data);
 }
 
-/* The region is gone: no window, so no link, refers to its tables. */
+/*
+ * The region is gone: no window, so no link, refers to its tables.  They
+ * go to the pool (see pt_pool.c): a module cannot free a table itself.
+ */
 static void mshare_pt_shared_release(struct mshare_region *region)
 {
 	struct mshare_table *table;
@@ -414,8 +417,7 @@ static void mshare_pt_shared_release(struct mshare_region *region)
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
 		xa_for_each(&region->tables[set], index, table) {
 			memset(page_address(table->page), 0, PAGE_SIZE);
-			pte_free(NULL, table->page);
-			kfree(table);
+			mshare_table_pool_put(table);
 			atomic_long_dec(&region->nr_tables);
 		}
 		xa_destroy(&region->tables[set]);

@@ -88,6 +88,7 @@ static void mshare_fs_fill_stat(struct super_block *sb,
 	spin_unlock(&sb->s_inode_list_lock);
 	iput(toput);
 	st->pt_bytes_saved = mshare_saved_bytes(st->pt_links, st->pt_tables);
+	st->pt_pooled = mshare_table_pool_size();
 }
 
 /*

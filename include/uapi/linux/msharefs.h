@@ -109,6 +109,7 @@ struct msharefs_fs_stat {
 	__u64 pt_tables;
 	__u64 pt_links;
 	__s64 pt_bytes_saved;
+	__u64 pt_pooled;	/* module-wide: spare tables kept for reuse */
 	char module_version[32];	/* NUL-terminated */
 };
 
