@@ -11,6 +11,8 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/mman.h>
+#include <linux/memcontrol.h>
 
 #include "compat.h"
 
@@ -25,7 +27,31 @@
 
 struct msharefs_sb_info {
 	atomic_long_t nr_pages;		/* pages held by this mount's regions */
+	unsigned long max_pages;	/* size= in pages; 0: no limit */
 };
+
+/*
+ * Account @nr new pages to the mount; false (nothing accounted) when that
+ * would exceed size=.
+ */
+static inline bool msharefs_charge_pages(struct msharefs_sb_info *sbi,
+					 long nr)
+{
+	long now = atomic_long_add_return(nr, &sbi->nr_pages);
+	unsigned long max = READ_ONCE(sbi->max_pages);
+
+	if (max && now > (long)max) {
+		atomic_long_sub(nr, &sbi->nr_pages);
+		return false;
+	}
+	return true;
+}
+
+static inline void msharefs_uncharge_pages(struct msharefs_sb_info *sbi,
+					   long nr)
+{
+	atomic_long_sub(nr, &sbi->nr_pages);
+}
 
 struct mshare_region;
 
@@ -65,7 +91,21 @@ struct mshare_region {
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
 	struct address_space *mapping;	/* the file's, named by every page */
+	/*
+	 * Inner mappings: the state of each granule (chunk), as xarray value
+	 * entries; a chunk without one has MSHARE_CHUNK_DEFAULT.  Changed under
+	 * @table_lock, which also bumps @gen, so that a fault that looked
+	 * before the change does not link a table after it.
+	 */
+	struct xarray chunks;
+	atomic_long_t gen;
+	struct mem_cgroup *memcg;	/* the creator's: charged for the pages */
 };
+
+/* Chunk state: PROT_* bits of the inner mapping, or a hole. */
+#define MSHARE_CHUNK_HOLE	0x100
+#define MSHARE_CHUNK_PROT_MASK	(PROT_READ | PROT_WRITE | PROT_EXEC)
+#define MSHARE_CHUNK_DEFAULT	(PROT_READ | PROT_WRITE | PROT_EXEC)
 
 /* A region table: one PTE table page, owned by one region or pooled. */
 struct mshare_table {
@@ -107,6 +147,15 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 bool mshare_is_window(struct vm_area_struct *vma);
+unsigned int mshare_chunk_state(struct mshare_region *region,
+				unsigned long chunk);
+bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags);
+int mshare_region_map(struct mshare_region *region, unsigned long first,
+		      unsigned long end, unsigned int prot);
+int mshare_region_unmap(struct mshare_region *region, unsigned long first,
+			unsigned long end);
+int mshare_region_protect(struct mshare_region *region, unsigned long first,
+			  unsigned long end, unsigned int prot);
 void mshare_region_attach_counts(struct mshare_region *region,
 				 unsigned long *attachers,
 				 unsigned long *windows);
@@ -119,12 +168,20 @@ unsigned long mshare_region_get_unmapped_area(struct file *file,
 bool msharefs_is_region_inode(struct inode *inode);
 
 /* stats.c */
+long mshare_ioctl_region_stat(struct file *file, void __user *ubuf,
+			      size_t usize);
+long mshare_ioctl_fs_stat(struct file *file, void __user *ubuf, size_t usize);
+
+/* ioctl.c */
 long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+bool msharefs_is_msharefs_file(struct file *file);
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;
 
 /* pt_pool.c */
+int mshare_table_adopt(struct mshare_table *table);
+bool mshare_is_region_table(struct page *page);
 struct mshare_table *mshare_table_pool_get(void);
 void mshare_table_pool_put(struct mshare_table *table);
 long mshare_table_pool_size(void);

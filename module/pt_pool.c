@@ -43,6 +43,22 @@ static DEFINE_SPINLOCK(mshare_pool_lock);
 static LIST_HEAD(mshare_pool);
 static atomic_long_t mshare_pool_size = ATOMIC_LONG_INIT(0);
 
+/* Every table page the module holds (in a region or pooled), by pfn. */
+static DEFINE_XARRAY(mshare_table_pages);
+
+/* @table->page becomes a region table (from vmf->prealloc_pte). */
+int mshare_table_adopt(struct mshare_table *table)
+{
+	return xa_err(xa_store(&mshare_table_pages, page_to_pfn(table->page),
+			       table, GFP_KERNEL));
+}
+
+/* Whether @page is a table the module holds: never to be edited by the core. */
+bool mshare_is_region_table(struct page *page)
+{
+	return xa_load(&mshare_table_pages, page_to_pfn(page)) != NULL;
+}
+
 /* A zeroed, constructed table from the pool, or NULL if it is empty. */
 struct mshare_table *mshare_table_pool_get(void)
 {
@@ -146,6 +162,7 @@ static long mshare_pool_hand_back(void)
 			mshare_table_pool_put(table);
 			break;
 		}
+		xa_erase(&mshare_table_pages, page_to_pfn(table->page));
 		kfree(table);
 		given++;
 	}

@@ -2,11 +2,13 @@
 /*
  * Private page tables: each attacher's core mm builds its own PTEs from the
  * pages the fault handler hands it.  Region pages are never freed while
- * mapped: the region holds a reference until it is destroyed, which cannot
- * happen while a mapping (which pins the file) exists, and each PTE holds
- * the reference taken here.
+ * mapped: the region holds a reference until the page leaves it (region
+ * destroyed, or an inner-mapping change, which unmaps it first), and each
+ * PTE holds the reference taken here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/pagemap.h>
 
 #include "msharefs.h"
 
@@ -20,13 +22,33 @@ static vm_fault_t mshare_pt_private_fault(struct mshare_region *region,
 	if (index >= i_size_read(file_inode(vma->vm_file)) >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
 
+	mutex_lock(&region->table_lock);
+	if (!mshare_chunk_allows(mshare_chunk_state(region,
+						    index / PTRS_PER_PTE),
+				 vmf->flags)) {
+		mutex_unlock(&region->table_lock);
+		return VM_FAULT_SIGSEGV;
+	}
 	page = mshare_region_get_page(region, index);
+	if (page)
+		get_page(page);
+	mutex_unlock(&region->table_lock);
 	if (!page)
-		return VM_FAULT_OOM;
+		return VM_FAULT_SIGBUS;	/* memory cgroup or size= limit */
 
-	get_page(page);
+	/*
+	 * The core maps the page with its lock held.  An inner-mapping change
+	 * clears page->mapping under that lock once the page has left the
+	 * region, then unmaps again: a page that left meanwhile is not mapped.
+	 */
+	lock_page(page);
+	if (page->mapping != region->mapping) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
 	vmf->page = page;
-	return 0;
+	return VM_FAULT_LOCKED;
 }
 
 const struct mshare_pt_ops mshare_pt_private_ops = {

@@ -188,11 +188,15 @@ static const struct mmu_notifier_ops mshare_mn_ops = {
 	.free_notifier		= mshare_mn_free,
 };
 
-/* Which table set a window uses: tables carry the window's protection. */
-static unsigned int mshare_table_set(struct vm_area_struct *vma)
+/*
+ * Which table set an access uses: tables carry the protection both the
+ * window and the chunk allow.
+ */
+static unsigned int mshare_table_set(struct vm_area_struct *vma,
+				     unsigned int state)
 {
-	return ((vma->vm_flags & VM_WRITE) ? 1 : 0) |
-	       ((vma->vm_flags & VM_EXEC) ? 2 : 0);
+	return ((vma->vm_flags & VM_WRITE) && (state & PROT_WRITE) ? 1 : 0) |
+	       ((vma->vm_flags & VM_EXEC) && (state & PROT_EXEC) ? 2 : 0);
 }
 
 static pgprot_t mshare_set_prot(unsigned int set)
@@ -226,18 +230,28 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
 }
 
 /*
- * The region table for @chunk in @set, built from vmf->prealloc_pte when it
- * does not exist yet.  NULL: no table could be adopted now, retry the fault.
+ * The region table for the access of @vmf to @chunk, built from the pool or
+ * vmf->prealloc_pte when it does not exist yet; *@gen is the region's
+ * generation it belongs to.  NULL: no table could be adopted now, retry the
+ * fault.  ERR_PTR(-EFAULT): the chunk does not allow the access.
  */
 static struct mshare_table *mshare_get_table(struct mshare_region *region,
-					     unsigned int set,
 					     unsigned long chunk,
-					     struct vm_fault *vmf)
+					     struct vm_fault *vmf,
+					     long *gen)
 {
 	struct mshare_table *table;
+	unsigned int state, set;
 	int err = -ENOMEM;
 
 	mutex_lock(&region->table_lock);
+	*gen = atomic_long_read(&region->gen);
+	state = mshare_chunk_state(region, chunk);
+	if (!mshare_chunk_allows(state, vmf->flags)) {
+		err = -EFAULT;
+		goto fail;
+	}
+	set = mshare_table_set(vmf->vma, state);
 	table = xa_load(&region->tables[set], chunk);
 	if (table || !vmf->prealloc_pte)
 		goto out;
@@ -249,6 +263,10 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 		if (!table)
 			goto fail;
 		table->page = vmf->prealloc_pte;
+		if (mshare_table_adopt(table)) {
+			kfree(table);
+			goto fail;
+		}
 		vmf->prealloc_pte = NULL;
 	}
 	table->region = region;
@@ -275,7 +293,8 @@ enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
 /* Point the faulting PMD entry at @table, unless something else is there. */
 static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 					  struct vm_fault *vmf,
-					  struct mshare_table *table)
+					  struct mshare_table *table,
+					  long gen)
 {
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	unsigned long index = vmf->address >> PMD_SHIFT;
@@ -286,7 +305,13 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 		return MSHARE_RETRY;
 
 	xa_lock(&mm_s->links);
-	if (mm_s->invalidating) {
+	/*
+	 * An invalidation of this mm is running, or the region's chunks
+	 * changed since the table was looked up (the change unlinks under
+	 * this lock after bumping the generation, so one of the two sees
+	 * the other).
+	 */
+	if (mm_s->invalidating || atomic_long_read(&table->region->gen) != gen) {
 		ret = MSHARE_RETRY;
 		goto unlock;
 	}
@@ -355,34 +380,36 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 	struct mmu_notifier *mn = vma->vm_private_data;
 	struct mshare_table *table;
 	unsigned long chunk;
-	unsigned int set;
+	long gen;
 
 	if (!mn) {
 		if (mshare_may_drop_lock(vmf))
 			return mshare_register(vmf);
 		return mshare_pt_private_ops.fault(region, vmf);
 	}
-	set = mshare_table_set(vma);
 	chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
 	if (!pmd_none(*vmf->pmd)) {
 		pmd_t pmd = *vmf->pmd;
 
-		/* Linked by another thread meanwhile: just retry the access. */
-		table = xa_load(&region->tables[set], chunk);
-		if (table && pmd_present(pmd) && !pmd_leaf(pmd) &&
-		    pmd_page(pmd) == table->page)
+		/*
+		 * Linked by another thread meanwhile (complete tables have no
+		 * empty entry to fault on): just retry the access.
+		 */
+		if (pmd_present(pmd) && !pmd_leaf(pmd) &&
+		    mshare_is_region_table(pmd_page(pmd)))
 			return VM_FAULT_NOPAGE;
 		/* A private table from before registration: stay private. */
 		return mshare_pt_private_ops.fault(region, vmf);
 	}
 
-	table = mshare_get_table(region, set, chunk, vmf);
+	table = mshare_get_table(region, chunk, vmf, &gen);
 	if (IS_ERR(table))
-		return VM_FAULT_OOM;
+		return PTR_ERR(table) == -EFAULT ? VM_FAULT_SIGSEGV :
+						   VM_FAULT_SIGBUS;
 	if (!table)
 		return VM_FAULT_NOPAGE;
 
-	switch (mshare_link_table(to_mshare_mm(mn), vmf, table)) {
+	switch (mshare_link_table(to_mshare_mm(mn), vmf, table, gen)) {
 	case MSHARE_FOREIGN:
 		return mshare_pt_private_ops.fault(region, vmf);
 	case MSHARE_LINKED:

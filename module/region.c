@@ -5,6 +5,12 @@
  * A window is a MAP_SHARED mapping of the whole region at offset 0, placed
  * on a granule boundary.  It is one unit: it cannot be split, resized,
  * moved or have its protection changed.
+ *
+ * Inner mappings: each granule (chunk) of a region is anonymous memory with
+ * a protection, or a hole.  A sized region starts as one mapping with
+ * PROT_READ | PROT_WRITE | PROT_EXEC; MSHAREFS_CREATE_MAPPING, _UNMAP and
+ * _PROTECT change chunks for every attacher at once.  An access through a
+ * window is allowed by both the window's protection and the chunk's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,6 +18,8 @@
 #include <linux/highmem.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 
 #include "msharefs.h"
 
@@ -35,6 +43,10 @@ void mshare_region_init(struct mshare_region *region,
 	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
+	xa_init(&region->chunks);
+	atomic_long_set(&region->gen, 0);
+	/* Charged to the creator, whoever faults the pages in. */
+	region->memcg = current->mm ? get_mem_cgroup_from_mm(current->mm) : NULL;
 	atomic_long_inc(&msharefs_regions_alive);
 }
 
@@ -56,8 +68,10 @@ void mshare_region_destroy(struct mshare_region *region)
 		nr++;
 	}
 	xa_destroy(&region->pages);
+	xa_destroy(&region->chunks);
+	mem_cgroup_put(region->memcg);
 	atomic_long_sub(nr, &region->nr_pages);
-	atomic_long_sub(nr, &region->sbi->nr_pages);
+	msharefs_uncharge_pages(region->sbi, nr);
 	atomic_long_sub(nr, &msharefs_pages_alive);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
@@ -73,20 +87,30 @@ void mshare_region_destroy(struct mshare_region *region)
  * so that futexes in a window key on (inode, index) and work across
  * processes; they are not in the page cache and never on the LRU, so
  * reclaim, migration and rmap walks leave them alone.
- * Returns NULL when memory is short.
+ * Pages are charged to the creator's memory cgroup, and to the mount's
+ * size= limit; they are allocated so that hitting either fails (the fault
+ * raises SIGBUS) instead of invoking the OOM killer.
+ * Returns NULL when memory is short or a limit is reached.
+ * Called with @region->table_lock held.
  */
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index)
 {
+	struct mem_cgroup *old_memcg;
 	struct page *page, *old;
 
 	page = xa_load(&region->pages, index);
 	if (page)
 		return page;
 
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
-	if (!page)
+	if (!msharefs_charge_pages(region->sbi, 1))
 		return NULL;
+	old_memcg = set_active_memcg(region->memcg);
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |
+			  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	set_active_memcg(old_memcg);
+	if (!page)
+		goto uncharge;
 	page->mapping = region->mapping;
 	page->index = index;
 
@@ -95,12 +119,159 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 		/* Lost a race with another fault, or the xarray ran dry. */
 		page->mapping = NULL;
 		__free_page(page);
+		msharefs_uncharge_pages(region->sbi, 1);
 		return xa_is_err(old) ? NULL : old;
 	}
 	atomic_long_inc(&region->nr_pages);
-	atomic_long_inc(&region->sbi->nr_pages);
 	atomic_long_inc(&msharefs_pages_alive);
 	return page;
+
+uncharge:
+	msharefs_uncharge_pages(region->sbi, 1);
+	return NULL;
+}
+
+unsigned int mshare_chunk_state(struct mshare_region *region,
+				unsigned long chunk)
+{
+	void *entry = xa_load(&region->chunks, chunk);
+
+	return entry ? xa_to_value(entry) : MSHARE_CHUNK_DEFAULT;
+}
+
+/* Whether a chunk in @state allows the access of a fault with @fault_flags. */
+bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags)
+{
+	if (state & MSHARE_CHUNK_HOLE)
+		return false;
+	if (fault_flags & FAULT_FLAG_WRITE)
+		return state & PROT_WRITE;
+	if (fault_flags & FAULT_FLAG_INSTRUCTION)
+		return state & PROT_EXEC;
+	return state & MSHARE_CHUNK_PROT_MASK;
+}
+
+/*
+ * Change chunks [@first, @end) for every attacher.  Under @table_lock: bump
+ * the generation, record the new state, take the chunks' tables out of the
+ * region and, with @drop_pages, their pages.  Then unmap the range from
+ * every window: the notifier of each attached mm unlinks the tables there
+ * and flushes every CPU's TLB, the core zaps what private tables map.
+ * A fault that found a page before it left the region holds the page lock
+ * while it maps it, so clearing page->mapping under that lock and
+ * unmapping again catches it.  Only then are the tables pooled and the
+ * pages released.
+ */
+#define MSHARE_DROP_PAGES	1	/* the contents go */
+#define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
+
+static int mshare_region_change(struct mshare_region *region,
+				unsigned long first, unsigned long end,
+				unsigned int state, unsigned int how)
+{
+	LIST_HEAD(tables);
+	LIST_HEAD(pages);
+	struct mshare_table *table, *tmp_table;
+	struct page *page, *tmp_page;
+	unsigned long chunk, index;
+	unsigned int set;
+	long nr = 0;
+	int err = 0;
+
+	mutex_lock(&region->table_lock);
+	if (how & MSHARE_REFUSE_HOLES) {
+		for (chunk = first; chunk < end; chunk++) {
+			if (mshare_chunk_state(region, chunk) &
+			    MSHARE_CHUNK_HOLE) {
+				mutex_unlock(&region->table_lock);
+				return -ENOMEM;
+			}
+		}
+	}
+	atomic_long_inc(&region->gen);
+	for (chunk = first; chunk < end; chunk++) {
+		void *entry = state == MSHARE_CHUNK_DEFAULT ? NULL :
+			      xa_mk_value(state);
+
+		err = xa_err(xa_store(&region->chunks, chunk, entry,
+				      GFP_KERNEL));
+		if (err) {
+			/* Like mprotect: the chunks before this one changed. */
+			end = chunk;
+			break;
+		}
+	}
+	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
+		xa_for_each_range(&region->tables[set], index, table, first,
+				  end - 1) {
+			xa_erase(&region->tables[set], index);
+			list_add(&table->pool, &tables);
+			atomic_long_dec(&region->nr_tables);
+		}
+	}
+	if (how & MSHARE_DROP_PAGES) {
+		xa_for_each_range(&region->pages, index, page,
+				  first * PTRS_PER_PTE,
+				  end * PTRS_PER_PTE - 1) {
+			xa_erase(&region->pages, index);
+			list_add(&page->lru, &pages);
+			nr++;
+		}
+	}
+	mutex_unlock(&region->table_lock);
+
+	if (end <= first)
+		return err;
+	unmap_mapping_range(region->mapping, (loff_t)first << PMD_SHIFT,
+			    (loff_t)(end - first) << PMD_SHIFT, 0);
+	if (nr) {
+		list_for_each_entry(page, &pages, lru) {
+			lock_page(page);
+			page->mapping = NULL;
+			unlock_page(page);
+		}
+		unmap_mapping_range(region->mapping,
+				    (loff_t)first << PMD_SHIFT,
+				    (loff_t)(end - first) << PMD_SHIFT, 0);
+	}
+
+	list_for_each_entry_safe(table, tmp_table, &tables, pool) {
+		list_del(&table->pool);
+		memset(page_address(table->page), 0, PAGE_SIZE);
+		mshare_table_pool_put(table);
+	}
+	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
+		list_del(&page->lru);
+		put_page(page);
+	}
+	atomic_long_sub(nr, &region->nr_pages);
+	msharefs_uncharge_pages(region->sbi, nr);
+	atomic_long_sub(nr, &msharefs_pages_alive);
+	return err;
+}
+
+/* MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot. */
+int mshare_region_map(struct mshare_region *region, unsigned long first,
+		      unsigned long end, unsigned int prot)
+{
+	return mshare_region_change(region, first, end, prot,
+				    MSHARE_DROP_PAGES);
+}
+
+/* MSHAREFS_UNMAP: a hole; any access raises SIGSEGV. */
+int mshare_region_unmap(struct mshare_region *region, unsigned long first,
+			unsigned long end)
+{
+	return mshare_region_change(region, first, end, MSHARE_CHUNK_HOLE,
+				    MSHARE_DROP_PAGES);
+}
+
+/* MSHAREFS_PROTECT: the contents stay; ENOMEM over a hole, like mprotect. */
+int mshare_region_protect(struct mshare_region *region, unsigned long first,
+			  unsigned long end, unsigned int prot)
+{
+	return mshare_region_change(region, first, end, prot,
+				    MSHARE_REFUSE_HOLES);
 }
 
 /*
@@ -199,6 +370,30 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 	mshare_attach_del(region, vma->vm_mm);
 }
 
+/*
+ * A write to a present, read-only entry of a window.  Region tables are
+ * read-only where a chunk is: refuse the write, and never let the core
+ * make an entry of a region table writable through one process (retry
+ * instead: a protection change is unlinking that table).  Entries of
+ * private tables follow the core's write-notify path.
+ */
+static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mshare_region *region = file_region(vma->vm_file);
+	unsigned long chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
+	pmd_t pmd;
+
+	if (!mshare_chunk_allows(mshare_chunk_state(region, chunk),
+				 FAULT_FLAG_WRITE))
+		return VM_FAULT_SIGSEGV;
+	pmd = READ_ONCE(*vmf->pmd);
+	if (pmd_present(pmd) && !pmd_leaf(pmd) &&
+	    mshare_is_region_table(pmd_page(pmd)))
+		return VM_FAULT_NOPAGE;
+	return 0;
+}
+
 /* Partial munmap, mprotect of a part, mlock of a part...: the window is one. */
 static int mshare_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
@@ -225,6 +420,7 @@ static const struct vm_operations_struct mshare_vm_ops = {
 	.open		= mshare_vm_open,
 	.close		= mshare_vm_close,
 	.fault		= mshare_vm_fault,
+	.page_mkwrite	= mshare_vm_page_mkwrite,
 	.may_split	= mshare_vm_may_split,
 	.mremap		= mshare_vm_mremap,
 	.mprotect	= mshare_vm_mprotect,

@@ -110,36 +110,26 @@ static long mshare_copy_stat(void __user *ubuf, size_t usize, void *kbuf,
 	return 0;
 }
 
-long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+long mshare_ioctl_region_stat(struct file *file, void __user *ubuf,
+			      size_t usize)
 {
-	void __user *ubuf = (void __user *)arg;
-	size_t usize = _IOC_SIZE(cmd);
+	struct msharefs_region_stat st = {};
 	struct inode *inode = file_inode(file);
 
-	if (_IOC_TYPE(cmd) != _IOC_TYPE(MSHAREFS_GET_FS_STAT) ||
-	    _IOC_DIR(cmd) != _IOC_READ)
+	if (!msharefs_is_region_inode(inode))
 		return -ENOTTY;
+	if (usize < MSHAREFS_REGION_STAT_SIZE_VER1)
+		return -EINVAL;
+	mshare_region_fill_stat(inode, &st);
+	return mshare_copy_stat(ubuf, usize, &st, sizeof(st));
+}
 
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(MSHAREFS_GET_REGION_STAT): {
-		struct msharefs_region_stat st = {};
+long mshare_ioctl_fs_stat(struct file *file, void __user *ubuf, size_t usize)
+{
+	struct msharefs_fs_stat st = {};
 
-		if (!msharefs_is_region_inode(inode))
-			return -ENOTTY;
-		if (usize < MSHAREFS_REGION_STAT_SIZE_VER1)
-			return -EINVAL;
-		mshare_region_fill_stat(inode, &st);
-		return mshare_copy_stat(ubuf, usize, &st, sizeof(st));
-	}
-	case _IOC_NR(MSHAREFS_GET_FS_STAT): {
-		struct msharefs_fs_stat st = {};
-
-		if (usize < MSHAREFS_FS_STAT_SIZE_VER1)
-			return -EINVAL;
-		mshare_fs_fill_stat(inode->i_sb, &st);
-		return mshare_copy_stat(ubuf, usize, &st, sizeof(st));
-	}
-	default:
-		return -ENOTTY;
-	}
+	if (usize < MSHAREFS_FS_STAT_SIZE_VER1)
+		return -EINVAL;
+	mshare_fs_fill_stat(file_inode(file)->i_sb, &st);
+	return mshare_copy_stat(ubuf, usize, &st, sizeof(st));
 }

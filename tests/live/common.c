@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -20,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/msharefs.h>
 
 unsigned long live_checks;
 const char *live_name = "live";
@@ -319,6 +322,23 @@ pid_t spawn_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 	return pid;
 }
 
+pid_t spawn_as_groups(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+		      int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setgroups((size_t)ngroups, groups) || setgid(gid) ||
+		    setuid(uid)) {
+			perror("spawn_as_groups: drop privileges");
+			_exit(99);
+		}
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
 int wait_status(pid_t pid)
 {
 	int st;
@@ -339,6 +359,12 @@ int run_child(int (*fn)(void *), void *arg)
 int run_child_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 {
 	return wait_status(spawn_as(uid, gid, fn, arg));
+}
+
+int run_child_as_groups(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+			int (*fn)(void *), void *arg)
+{
+	return wait_status(spawn_as_groups(uid, gid, ngroups, groups, fn, arg));
 }
 
 const char *bindir(void)
@@ -645,4 +671,32 @@ int proc_write(const char *path, const char *text)
 uint64_t pattern_word(uint64_t seed, size_t i)
 {
 	return pat(seed, i);
+}
+
+/* ---- the module's pool of spare page tables (module/pt_pool.c) ---- */
+
+long tables_pooled(void)
+{
+	struct msharefs_fs_stat st;
+	int d = open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	CHECK(d >= 0);
+	memset(&st, 0, sizeof(st));
+	CHECK(ioctl(d, MSHAREFS_GET_FS_STAT, &st) == 0);
+	close(d);
+	return (long)st.pt_pooled;
+}
+
+long pool_drain_here(void)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), MNT "/.pool-drain.%d", (int)getpid());
+	fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK(ftruncate(fd, GRANULE) == 0);
+	CHECK(unlink(name) == 0);
+	CHECK(close(fd) == 0);
+	return tables_pooled();
 }

@@ -138,6 +138,11 @@ int wait_status(pid_t pid);
 /* Run fn(arg) in a child (as uid/gid if uid != 0) and return its status. */
 int run_child(int (*fn)(void *), void *arg);
 int run_child_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
+/* Same, with ngroups supplementary groups (a member of those groups). */
+pid_t spawn_as_groups(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+		      int (*fn)(void *), void *arg);
+int run_child_as_groups(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+			int (*fn)(void *), void *arg);
 
 /* Directory holding the project binaries ($MSHARE_TEST_BINDIR or ours). */
 const char *bindir(void);
@@ -212,4 +217,13 @@ const char *proc_read(const char *path);
 int proc_write(const char *path, const char *text);
 /* Pattern word i of seed (what fill_pattern() writes at offset 8 * i). */
 uint64_t pattern_word(uint64_t seed, size_t i);
+/*
+ * Page tables of regions destroyed where no process could take them back
+ * (exit, umount) wait in the module's pool, still counted in PageTables.
+ * tables_pooled(): how many (MSHAREFS_GET_FS_STAT pt_pooled);
+ * pool_drain_here(): destroy a region in this process, which hands the
+ * pool back; returns what is pooled after (0 unless others add to it).
+ */
+long tables_pooled(void);
+long pool_drain_here(void);
 #endif /* LIVE_COMMON_H */

@@ -7,7 +7,9 @@
  *   execve, detach + exit): with the region still a file nobody maps,
  *   /proc/meminfo PageTables is the baseline plus its two sets (2 x 64
  *   KiB); once it is unlinked, back to the baseline (within 32 KiB), and
- *   statfs used pages back to where they were.
+ *   statfs used pages back to where they were.  (A region destroyed when
+ *   its last holder exits leaves its tables in the module's pool until a
+ *   process destroys a region: see live-tablepool.)
  * - A reader keeps its window while every other attacher leaves and the
  *   region is unlinked and closed: its data stays correct, with no fault,
  *   through two rounds of memory pressure that would reuse freed pages;
@@ -155,6 +157,10 @@ int main(void)
 	agent_stop(&r);
 	CHECKF(wait_used_pages(MNT, used0) == used0, "last reader gone: used pages %ld, want %ld",
 	       used_pages(MNT), used0);
+	/* It exited holding the last reference: its tables wait in the pool. */
+	CHECKF(tables_pooled() == 2 * NCH, "%ld tables pooled, want %ld", tables_pooled(),
+	       2 * NCH);
+	CHECK(pool_drain_here() == 0);
 	pt = pt_settles(pt0, 32);
 	fprintf(stderr, "  last reader gone: PageTables %+ld KiB\n", pt - pt0);
 	CHECKF(pt <= pt0 + 32 && pt >= pt0 - 32,

@@ -248,6 +248,8 @@ long pagetables_kb(void)
 
 void acct_read(struct acct *a)
 {
+	/* Tables pooled by regions that died at exit count as in use. */
+	pool_drain_here();
 	write_file("/proc/sys/vm/drop_caches", "3");
 	write_file("/proc/sys/vm/stat_refresh", "1");
 	read_meminfo(&a->pagetables_kb, &a->memfree_kb, &a->slab_kb,

@@ -53,8 +53,22 @@ struct mshare_unmap {
 #define MSHAREFS_UNMAP		_IOW('x', 1, struct mshare_unmap)
 
 /*
- * MSHAREFS_PROTECT (issue: protection for all attachers) takes 'x' 2.
- *
+ * MSHAREFS_PROTECT: change the protection of a range of a region for every
+ * attacher at once (a libmshare extension, numbered after upstream's).
+ * @region_offset, @size: the range, granule-aligned, inside the region
+ * @prot:  PROT_NONE or PROT_READ/PROT_WRITE/PROT_EXEC bits
+ * @flags: 0
+ */
+struct mshare_protect {
+	__u64 region_offset;
+	__u64 size;
+	__u32 prot;
+	__u32 flags;
+};
+
+#define MSHAREFS_PROTECT	_IOW('x', 2, struct mshare_protect)
+
+/*
  * Statistics: a libmshare extension, not part of upstream mshare.
  *
  * The structures are versioned and extensible.  The ioctl number encodes

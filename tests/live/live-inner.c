@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * live-inner: inner mappings seen by every attacher at once.
+ * - MSHAREFS_CREATE_MAPPING gives fresh zero-filled memory with its own
+ *   protection in every attacher; the other granules keep their bytes.
+ * - MSHAREFS_UNMAP leaves a hole: SIGSEGV everywhere, and a reader spinning
+ *   on it on the other CPU never reads it after the ioctl returned.
+ * - MSHAREFS_PROTECT read-only: a writer spinning on the other CPU never
+ *   writes after the ioctl returned and gets SIGSEGV; contents are kept;
+ *   widening back lets everyone write; PROT_NONE forbids reads; removing
+ *   PROT_EXEC stops code running from the granule; over a hole: ENOMEM.
+ * - The statistics follow: a hole holds no pages, changed granules lose
+ *   their tables, and the mount's used pages come back.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <linux/msharefs.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NCH	8
+#define SZ	(NCH * GRANULE)
+#define RW	(PROT_READ | PROT_WRITE)
+#define RWX	(PROT_READ | PROT_WRITE | PROT_EXEC)
+
+static int map_range(int fd, unsigned long first, unsigned long n, int prot)
+{
+	struct mshare_create mc = {
+		.region_offset = first * GRANULE, .size = n * GRANULE,
+		.prot = prot, .flags = MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS,
+		.fd = (__u32)-1,
+	};
+
+	return ioctl(fd, MSHAREFS_CREATE_MAPPING, &mc);
+}
+
+static int unmap_range(int fd, unsigned long first, unsigned long n)
+{
+	struct mshare_unmap mu = { .region_offset = first * GRANULE, .size = n * GRANULE };
+
+	return ioctl(fd, MSHAREFS_UNMAP, &mu);
+}
+
+static int protect_range(int fd, unsigned long first, unsigned long n, int prot)
+{
+	struct mshare_protect mp = {
+		.region_offset = first * GRANULE, .size = n * GRANULE, .prot = prot,
+	};
+
+	return ioctl(fd, MSHAREFS_PROTECT, &mp);
+}
+
+static struct msharefs_region_stat rstat(int fd)
+{
+	struct msharefs_region_stat st;
+
+	EXPECT_OK(ioctl(fd, MSHAREFS_GET_REGION_STAT, &st));
+	return st;
+}
+
+/* ---- a child spinning on one granule on the other CPU ---- */
+
+struct spin {
+	_Atomic int phase;	/* 1: spinning, 2: ioctl returned */
+	_Atomic long ops;	/* accesses done */
+	_Atomic long late;	/* accesses that succeeded after phase 2 */
+	_Atomic int sig;	/* the signal that stopped it */
+};
+
+static struct spin *spin;
+static sigjmp_buf spin_jmp;
+
+static void spin_handler(int sig)
+{
+	atomic_store(&spin->sig, sig);
+	siglongjmp(spin_jmp, 1);
+}
+
+/* Read (write = 0) or write *p until a signal; count late accesses. */
+static int spinner(volatile char *p, int write, int cpu)
+{
+	struct sigaction sa = { .sa_handler = spin_handler };
+
+	cpu_pin(cpu);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(spin_jmp, 1))
+		return 0;
+	atomic_store(&spin->phase, 1);
+	for (;;) {
+		/* The flag first: an access after seeing 2 must fault. */
+		int returned = atomic_load(&spin->phase) == 2;
+
+		atomic_thread_fence(memory_order_seq_cst);
+		if (write)
+			*p = (char)atomic_load(&spin->ops);
+		else
+			(void)*p;
+		if (returned)
+			atomic_fetch_add(&spin->late, 1);
+		atomic_fetch_add(&spin->ops, 1);
+	}
+}
+
+/* Start a spinner on CPU 1 (or 0 on a single CPU) over a fresh window. */
+static pid_t start_spinner(int fd, unsigned long chunk, int write)
+{
+	pid_t pid;
+
+	memset(spin, 0, sizeof(*spin));
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		char *w = raw_attach(fd, SZ, write ? RW : PROT_READ);
+
+		_exit(spinner(w + chunk * GRANULE + 64, write, cpus_online() > 1 ? 1 : 0));
+	}
+	while (atomic_load(&spin->phase) != 1 || atomic_load(&spin->ops) < 1000)
+		sched_yield();
+	return pid;
+}
+
+static void finish_spinner(pid_t pid, const char *what)
+{
+	long end = now_ms() + 5000;
+
+	atomic_store(&spin->phase, 2);
+	while (!atomic_load(&spin->sig) && now_ms() < end)
+		usleep(1000);
+	CHECKF(atomic_load(&spin->sig) == SIGSEGV, "%s: the spinner got signal %d",
+	       what, atomic_load(&spin->sig));
+	CHECKF(atomic_load(&spin->late) == 0, "%s: %ld accesses after the ioctl returned",
+	       what, atomic_load(&spin->late));
+	fprintf(stderr, "  %s: spinner made %ld accesses, then SIGSEGV\n", what,
+		atomic_load(&spin->ops));
+	CHECK(wait_status(pid) == 0);
+}
+
+/* ---- another attacher, as a child that checks what it is told ---- */
+
+static int other_sees(int fd, int (*fn)(char *))
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		char *w = raw_attach(fd, SZ, RWX);
+
+		_exit(fn(w));
+	}
+	return wait_status(pid);
+}
+
+static int sees_after_create(char *w)
+{
+	if (verify_zero(w + 1 * GRANULE, GRANULE) != -1)
+		return 1;
+	if (verify_pattern(w, GRANULE, 0) != -1 ||
+	    verify_pattern(w + 2 * GRANULE, GRANULE, 2) != -1)
+		return 2;
+	return 0;
+}
+
+static int sees_hole(char *w)
+{
+	if (probe_read(w + 3 * GRANULE) != SIGSEGV ||
+	    probe_write(w + 3 * GRANULE + GRANULE - 1, 1) != SIGSEGV)
+		return 1;
+	return probe_read(w + 4 * GRANULE) == 0 ? 0 : 2;
+}
+
+/* Granule 2 holds pattern 2 except word 8, which the spinner wrote. */
+static bool granule2_intact(const char *w)
+{
+	const uint64_t *g = (const uint64_t *)(w + 2 * GRANULE);
+
+	for (size_t i = 0; i < GRANULE / 8; i++)
+		if (i != 8 && g[i] != pattern_word(2, i))
+			return false;
+	return true;
+}
+
+static int sees_readonly(char *w)
+{
+	if (probe_write(w + 2 * GRANULE, 1) != SIGSEGV)
+		return 1;
+	return granule2_intact(w) ? 0 : 2;
+}
+
+static int writes_widened(char *w)
+{
+	if (probe_write(w + 2 * GRANULE, 0x5a) != 0)
+		return 1;
+	return 0;
+}
+
+typedef int (*code_fn)(void);
+
+int main(void)
+{
+	long used0, pt0;
+	char *w;
+	int fd;
+	pid_t pid;
+	struct msharefs_region_stat st;
+
+	live_init("live-inner");
+	used0 = used_pages(MNT);
+	spin = mmap(NULL, sizeof(*spin), RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(spin != MAP_FAILED);
+
+	fd = raw_create("inner", SZ);
+	w = raw_attach(fd, SZ, RWX);
+	for (long c = 0; c < NCH; c++)
+		fill_pattern(w + c * GRANULE, GRANULE, c);
+	st = rstat(fd);
+	CHECK(st.resident_pages == NCH * CHUNK_PAGES);
+
+	/* CREATE_MAPPING: fresh zeroes in granule 1 for everyone. */
+	EXPECT_OK(map_range(fd, 1, 1, RW));
+	CHECK(verify_zero(w + GRANULE, GRANULE) == -1);
+	CHECK(other_sees(fd, sees_after_create) == 0);
+	CHECK(verify_pattern(w + 2 * GRANULE, GRANULE, 2) == -1);
+	fill_pattern(w + GRANULE, GRANULE, 11);
+	CHECK(verify_pattern(w + GRANULE, GRANULE, 11) == -1);
+
+	/* UNMAP: a hole, with a reader spinning on it on the other CPU. */
+	pid = start_spinner(fd, 3, 0);
+	EXPECT_OK(unmap_range(fd, 3, 1));
+	finish_spinner(pid, "UNMAP");
+	CHECK(probe_read(w + 3 * GRANULE) == SIGSEGV);
+	CHECK(probe_write(w + 3 * GRANULE, 1) == SIGSEGV);
+	CHECK(other_sees(fd, sees_hole) == 0);
+	st = rstat(fd);
+	CHECKF(st.resident_pages == (NCH - 1) * CHUNK_PAGES, "resident %llu after UNMAP",
+	       (unsigned long long)st.resident_pages);
+	EXPECT_OK(unmap_range(fd, 3, 1));			/* a hole again: fine */
+	EXPECT_ERRNO(protect_range(fd, 2, 2, PROT_READ), ENOMEM);	/* over the hole */
+	CHECK(probe_write(w + 2 * GRANULE + 8, 0) == 0);	/* nothing changed */
+	fill_pattern(w + 2 * GRANULE, GRANULE, 2);
+
+	/* CREATE_MAPPING fills the hole again. */
+	EXPECT_OK(map_range(fd, 3, 1, RW));
+	CHECK(verify_zero(w + 3 * GRANULE, GRANULE) == -1);
+	fill_pattern(w + 3 * GRANULE, GRANULE, 3);
+
+	/* PROTECT read-only, with a writer spinning on the other CPU. */
+	pid = start_spinner(fd, 2, 1);
+	EXPECT_OK(protect_range(fd, 2, 1, PROT_READ));
+	finish_spinner(pid, "PROTECT read-only");
+	CHECK(probe_write(w + 2 * GRANULE, 1) == SIGSEGV);
+	CHECK(probe_read(w + 2 * GRANULE) == 0);
+	CHECK(granule2_intact(w));
+	CHECK(other_sees(fd, sees_readonly) == 0);
+	/* Widen again: everyone writes. */
+	EXPECT_OK(protect_range(fd, 2, 1, RW));
+	CHECK(probe_write(w + 2 * GRANULE, 7) == 0);
+	CHECK(other_sees(fd, writes_widened) == 0);
+	CHECK(w[2 * GRANULE] == 0x5a);
+
+	/* PROT_NONE: no access at all; the contents come back with RW. */
+	fill_pattern(w + 4 * GRANULE, GRANULE, 4);
+	EXPECT_OK(protect_range(fd, 4, 1, PROT_NONE));
+	CHECK(probe_read(w + 4 * GRANULE) == SIGSEGV);
+	CHECK(probe_write(w + 4 * GRANULE, 1) == SIGSEGV);
+	EXPECT_OK(protect_range(fd, 4, 1, RW));
+	CHECK(verify_pattern(w + 4 * GRANULE, GRANULE, 4) == -1);
+
+	/* PROT_EXEC: code in granule 5 runs until PROTECT takes exec away. */
+	{
+		unsigned char *code = (unsigned char *)w + 5 * GRANULE;
+		code_fn fn = (code_fn)(void *)code;
+		static const unsigned char ret42[] = { 0xb8, 42, 0, 0, 0, 0xc3 }; /* mov eax,42; ret */
+		struct sigaction sa = { .sa_handler = spin_handler }, old;
+		volatile int got = -1;
+
+		memcpy(code, ret42, sizeof(ret42));
+		__builtin___clear_cache((char *)code, (char *)code + sizeof(ret42));
+		CHECK(fn() == 42);
+		EXPECT_OK(protect_range(fd, 5, 1, RW));
+		memset(spin, 0, sizeof(*spin));
+		sigaction(SIGSEGV, &sa, &old);
+		if (!sigsetjmp(spin_jmp, 1))
+			got = fn();
+		sigaction(SIGSEGV, &old, NULL);
+		CHECKF(got == -1 && atomic_load(&spin->sig) == SIGSEGV,
+		       "code ran (%d) after PROTECT without PROT_EXEC", got);
+		EXPECT_OK(protect_range(fd, 5, 1, RWX));
+		CHECK(fn() == 42);
+	}
+
+	/* A read-only window never writes, whatever the inner protection. */
+	{
+		char *ro = raw_attach(fd, SZ, PROT_READ);
+
+		CHECK(probe_write(ro + 4 * GRANULE, 1) == SIGSEGV);
+		CHECK(verify_pattern(ro + 4 * GRANULE, GRANULE, 4) == -1);
+		CHECK(munmap(ro, SZ) == 0);
+	}
+
+	/* The tables of changed granules are gone; pages follow the changes. */
+	pt0 = rstat(fd).pt_tables;
+	EXPECT_OK(unmap_range(fd, 0, NCH));
+	st = rstat(fd);
+	CHECKF(st.resident_pages == 0 && st.pt_tables == 0 && st.pt_links == 0,
+	       "after UNMAP of everything: %llu pages, %llu tables (was %ld), %llu links",
+	       (unsigned long long)st.resident_pages, (unsigned long long)st.pt_tables, pt0,
+	       (unsigned long long)st.pt_links);
+	CHECK(probe_read(w) == SIGSEGV);
+	CHECK(used_pages(MNT) == used0);
+	EXPECT_OK(map_range(fd, 0, NCH, RW));
+	CHECK(verify_zero(w, SZ) == -1);
+
+	CHECK(munmap(w, SZ) == 0);
+	CHECK(close(fd) == 0);
+	CHECK(unlink(mpath("inner")) == 0);
+	live_done();
+}
