@@ -7,18 +7,26 @@
 
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/fs_parser.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/statfs.h>
+#include <linux/string.h>
+#include <linux/uidgid.h>
 #include <linux/falloc.h>
 
 #include <uapi/linux/msharefs.h>
 
 #include "msharefs.h"
 
-/* Like /dev/shm: everyone may create regions, only owners remove them. */
-#define MSHAREFS_ROOT_MODE	(S_IFDIR | S_ISVTX | 0777)
+/*
+ * The default mode of the root directory, like /dev/shm: everyone may
+ * create regions, only owners remove them.
+ */
+#define MSHAREFS_ROOT_MODE	(S_ISVTX | 0777)
 
 static struct kmem_cache *msharefs_inode_cachep;
 
@@ -68,13 +76,45 @@ static struct inode *msharefs_get_inode(struct super_block *sb,
 	return inode;
 }
 
+/*
+ * nr_regions=: count a new region, or refuse it when the mount already
+ * has as many as it may.  Region inodes are uncounted at eviction.
+ */
+static bool msharefs_charge_region(struct msharefs_sb_info *sbi)
+{
+	bool ok;
+
+	spin_lock(&sbi->lock);
+	ok = !sbi->max_regions || sbi->nr_regions < sbi->max_regions;
+	if (ok)
+		sbi->nr_regions++;
+	spin_unlock(&sbi->lock);
+	return ok;
+}
+
+static void msharefs_uncharge_region(struct msharefs_sb_info *sbi)
+{
+	spin_lock(&sbi->lock);
+	WARN_ON_ONCE(!sbi->nr_regions);
+	sbi->nr_regions--;
+	spin_unlock(&sbi->lock);
+}
+
 static int msharefs_mknod(struct inode *dir, struct dentry *dentry,
 			  umode_t mode)
 {
-	struct inode *inode = msharefs_get_inode(dir->i_sb, dir, mode);
+	struct msharefs_sb_info *sbi = dir->i_sb->s_fs_info;
+	bool region = S_ISREG(mode);
+	struct inode *inode;
 
-	if (!inode)
+	if (region && !msharefs_charge_region(sbi))
+		return -ENOSPC;
+	inode = msharefs_get_inode(dir->i_sb, dir, mode);
+	if (!inode) {
+		if (region)
+			msharefs_uncharge_region(sbi);
 		return -ENOMEM;
+	}
 	d_instantiate(dentry, inode);
 	dget(dentry);	/* pin the dentry: the dcache is the directory */
 	msharefs_touch_ctime_mtime(dir);
@@ -111,18 +151,24 @@ static const struct inode_operations msharefs_dir_iops = {
 };
 
 /*
- * The size of a region is set once, to a non-zero multiple of the granule.
+ * The size of a region is set once, to a non-zero multiple of the granule,
+ * and not to more than the mount's size= (ENOSPC).
  * O_TRUNC of a region whose size is not set yet is accepted as a no-op.
  */
 static int msharefs_set_size(struct inode *inode, loff_t size,
 			     unsigned int ia_valid)
 {
+	struct msharefs_sb_info *sbi = inode->i_sb->s_fs_info;
+	unsigned long max_pages = READ_ONCE(sbi->max_pages);
+
 	if (i_size_read(inode))
 		return -EINVAL;
 	if (!size)
 		return (ia_valid & ATTR_OPEN) ? 0 : -EINVAL;
 	if (!IS_ALIGNED(size, MSHAREFS_GRANULE))
 		return -EINVAL;
+	if (max_pages && (u64)size >> PAGE_SHIFT > max_pages)
+		return -ENOSPC;
 	i_size_write(inode, size);
 	return 0;
 }
@@ -251,18 +297,73 @@ static int msharefs_create_info(struct super_block *sb)
 	return 0;
 }
 
+/*
+ * Blocks are pages: f_blocks is size= (all RAM without it), f_blocks -
+ * f_bfree the pages the regions hold.  Files are regions: f_files is
+ * nr_regions=, f_files - f_ffree the regions that exist; both 0 without a
+ * limit, as tmpfs does.
+ */
 static int msharefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
 	struct msharefs_sb_info *sbi = dentry->d_sb->s_fs_info;
-	unsigned long total = totalram_pages();
-	unsigned long used = atomic_long_read(&sbi->nr_pages);
+	unsigned long limit = READ_ONCE(sbi->max_pages);
+	long used = atomic_long_read(&sbi->nr_pages);
 
+	if (used < 0)
+		used = 0;
+	if (!limit)
+		limit = totalram_pages();
 	buf->f_type = MSHAREFS_MAGIC;
 	buf->f_bsize = PAGE_SIZE;
 	buf->f_namelen = NAME_MAX;
-	buf->f_blocks = max(total, used);
+	/* A fault racing with a smaller size= can leave @used above it. */
+	buf->f_blocks = max_t(unsigned long, limit, used);
 	buf->f_bfree = buf->f_blocks - used;
 	buf->f_bavail = buf->f_bfree;
+
+	spin_lock(&sbi->lock);
+	if (sbi->max_regions) {
+		buf->f_files = sbi->max_regions;
+		buf->f_ffree = sbi->max_regions - sbi->nr_regions;
+	}
+	spin_unlock(&sbi->lock);
+	return 0;
+}
+
+/* size= in the largest unit that shows it exactly, as tmpfs does in k. */
+static void msharefs_show_size(struct seq_file *m, unsigned long pages)
+{
+	static const char units[] = "kmgtpe";
+	u64 n = (u64)pages << (PAGE_SHIFT - 10);
+	unsigned int i = 0;
+
+	while (!(n & 1023) && units[i + 1]) {
+		n >>= 10;
+		i++;
+	}
+	seq_printf(m, ",size=%llu%c", n, units[i]);
+}
+
+/* The options that differ from the defaults, for /proc/mounts. */
+static int msharefs_show_options(struct seq_file *m, struct dentry *root)
+{
+	struct super_block *sb = root->d_sb;
+	struct msharefs_sb_info *sbi = sb->s_fs_info;
+	unsigned long max_pages = READ_ONCE(sbi->max_pages);
+	unsigned long max_regions = READ_ONCE(sbi->max_regions);
+
+	if (max_pages)
+		msharefs_show_size(m, max_pages);
+	if (max_regions)
+		seq_printf(m, ",nr_regions=%lu", max_regions);
+	if (sbi->mode != MSHAREFS_ROOT_MODE)
+		seq_printf(m, ",mode=%03o", (unsigned int)sbi->mode);
+	if (!uid_eq(sbi->uid, GLOBAL_ROOT_UID))
+		seq_printf(m, ",uid=%u",
+			   from_kuid_munged(sb->s_user_ns, sbi->uid));
+	if (!gid_eq(sbi->gid, GLOBAL_ROOT_GID))
+		seq_printf(m, ",gid=%u",
+			   from_kgid_munged(sb->s_user_ns, sbi->gid));
 	return 0;
 }
 
@@ -288,6 +389,7 @@ static void msharefs_evict_inode(struct inode *inode)
 	if (!msharefs_is_region_inode(inode))
 		return;
 	mshare_region_destroy(&MSHAREFS_I(inode)->region);
+	msharefs_uncharge_region(inode->i_sb->s_fs_info);
 	/*
 	 * The region's tables went to the pool; hand them back now unless
 	 * this is umount (s_umount held, s_active gone), which leaves them
@@ -304,11 +406,190 @@ static const struct super_operations msharefs_sops = {
 	.evict_inode	= msharefs_evict_inode,
 	.drop_inode	= generic_delete_inode,
 	.statfs		= msharefs_statfs,
+	.show_options	= msharefs_show_options,
 };
+
+/*
+ * Mount options, tmpfs-like (see msharefs(7)).  0 for size= or nr_regions=
+ * means no limit.  Remount changes the limits (not below what is in use)
+ * and ignores mode=, uid= and gid=, which only a new mount sets.
+ */
+enum {
+	Opt_size,
+	Opt_nr_regions,
+	Opt_mode,
+	Opt_uid,
+	Opt_gid,
+};
+
+static const struct fs_parameter_spec msharefs_fs_parameters[] = {
+	fsparam_string("size",		Opt_size),
+	fsparam_string("nr_regions",	Opt_nr_regions),
+	fsparam_u32oct("mode",		Opt_mode),
+	fsparam_u32("uid",		Opt_uid),
+	fsparam_u32("gid",		Opt_gid),
+	{}
+};
+
+#define MSHAREFS_SEEN_SIZE		BIT(0)
+#define MSHAREFS_SEEN_NR_REGIONS	BIT(1)
+
+/* What a mount or remount asks for: fc->fs_private. */
+struct msharefs_fs_context {
+	unsigned int seen;		/* MSHAREFS_SEEN_*: given limits */
+	unsigned long max_pages;
+	unsigned long max_regions;
+	umode_t mode;
+	kuid_t uid;
+	kgid_t gid;
+};
+
+/*
+ * Decimal digits and an optional suffix: k, m, g, t, p or e (either case)
+ * multiply by a power of 1024 as memparse() does, '%' (if @percent is
+ * given) makes it a percentage, stored in *@percent.  Unlike memparse(),
+ * nothing else may follow and an overflow is an error.
+ */
+static int msharefs_parse_number(const char *s, u64 *val, bool *percent)
+{
+	size_t len = strspn(s, "0123456789");
+	const char *end = s + len;
+	unsigned int shift = 0;
+	char digits[21];
+	u64 v;
+
+	if (!len || len >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	if (kstrtou64(digits, 10, &v))
+		return -EINVAL;
+	if (percent)
+		*percent = false;
+
+	switch (*end) {
+	case '\0':
+		break;
+	case '%':
+		if (!percent)
+			return -EINVAL;
+		*percent = true;
+		end++;
+		break;
+	case 'e': case 'E':
+		shift += 10;
+		fallthrough;
+	case 'p': case 'P':
+		shift += 10;
+		fallthrough;
+	case 't': case 'T':
+		shift += 10;
+		fallthrough;
+	case 'g': case 'G':
+		shift += 10;
+		fallthrough;
+	case 'm': case 'M':
+		shift += 10;
+		fallthrough;
+	case 'k': case 'K':
+		shift += 10;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end || (shift && v > (U64_MAX >> shift)))
+		return -EINVAL;
+	*val = v << shift;
+	return 0;
+}
+
+/* size=: bytes (rounded up to pages) or a percentage of RAM, in pages. */
+static int msharefs_parse_size(const char *s, unsigned long *pages)
+{
+	u64 v, ram = totalram_pages();
+	bool percent;
+
+	if (msharefs_parse_number(s, &v, &percent))
+		return -EINVAL;
+	if (percent) {
+		if (v > U64_MAX / ram)
+			return -EINVAL;
+		v = div_u64(v * ram, 100);
+	} else {
+		v = (v >> PAGE_SHIFT) + !!(v & ~PAGE_MASK);
+	}
+	if ((unsigned long)v != v)
+		return -EINVAL;
+	*pages = v;
+	return 0;
+}
+
+static int msharefs_parse_param(struct fs_context *fc,
+				struct fs_parameter *param)
+{
+	struct msharefs_fs_context *ctx = fc->fs_private;
+	struct fs_parse_result result;
+	u64 v;
+	int opt;
+
+	opt = fs_parse(fc, msharefs_fs_parameters, param, &result);
+	if (opt < 0)
+		return opt;
+
+	switch (opt) {
+	case Opt_size:
+		if (msharefs_parse_size(param->string, &ctx->max_pages))
+			goto bad_value;
+		ctx->seen |= MSHAREFS_SEEN_SIZE;
+		break;
+	case Opt_nr_regions:
+		if (msharefs_parse_number(param->string, &v, NULL) ||
+		    (unsigned long)v != v)
+			goto bad_value;
+		ctx->max_regions = v;
+		ctx->seen |= MSHAREFS_SEEN_NR_REGIONS;
+		break;
+	case Opt_mode:
+		if (result.uint_32 & ~07777)
+			goto bad_value;
+		ctx->mode = result.uint_32;
+		break;
+	case Opt_uid:
+		/* In the mounter's user namespace. */
+		ctx->uid = make_kuid(fc->user_ns, result.uint_32);
+		if (!uid_valid(ctx->uid))
+			goto bad_value;
+		break;
+	case Opt_gid:
+		ctx->gid = make_kgid(fc->user_ns, result.uint_32);
+		if (!gid_valid(ctx->gid))
+			goto bad_value;
+		break;
+	}
+	return 0;
+
+bad_value:
+	return invalfc(fc, "Bad value for '%s'", param->key);
+}
 
 static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 {
+	struct msharefs_fs_context *ctx = fc->fs_private;
+	struct msharefs_sb_info *sbi;
 	struct inode *root;
+
+	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
+	if (!sbi)
+		return -ENOMEM;
+	atomic_long_set(&sbi->nr_pages, 0);
+	spin_lock_init(&sbi->lock);
+	sbi->max_pages = ctx->max_pages;
+	sbi->max_regions = ctx->max_regions;
+	sbi->mode = ctx->mode;
+	sbi->uid = ctx->uid;
+	sbi->gid = ctx->gid;
+	sb->s_fs_info = sbi;
 
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_blocksize = PAGE_SIZE;
@@ -317,9 +598,11 @@ static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_op = &msharefs_sops;
 	sb->s_time_gran = 1;
 
-	root = msharefs_get_inode(sb, NULL, MSHAREFS_ROOT_MODE);
+	root = msharefs_get_inode(sb, NULL, S_IFDIR | sbi->mode);
 	if (!root)
 		return -ENOMEM;
+	root->i_uid = sbi->uid;
+	root->i_gid = sbi->gid;
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root)
 		return -ENOMEM;
@@ -331,25 +614,69 @@ static int msharefs_get_tree(struct fs_context *fc)
 	return get_tree_nodev(fc, msharefs_fill_super);
 }
 
+/*
+ * Remount: size= and nr_regions= change, but not below what the mount
+ * holds now (EINVAL); mode=, uid= and gid= are checked and ignored.
+ */
+static int msharefs_reconfigure(struct fs_context *fc)
+{
+	struct msharefs_fs_context *ctx = fc->fs_private;
+	struct msharefs_sb_info *sbi = fc->root->d_sb->s_fs_info;
+	unsigned long used = 0, regions = 0;
+
+	spin_lock(&sbi->lock);
+	if ((ctx->seen & MSHAREFS_SEEN_NR_REGIONS) && ctx->max_regions &&
+	    ctx->max_regions < sbi->nr_regions) {
+		regions = sbi->nr_regions;
+		goto refuse;
+	}
+	if ((ctx->seen & MSHAREFS_SEEN_SIZE) && ctx->max_pages) {
+		long now = atomic_long_read(&sbi->nr_pages);
+
+		if (now > 0 && ctx->max_pages < (unsigned long)now) {
+			used = now;
+			goto refuse;
+		}
+	}
+	if (ctx->seen & MSHAREFS_SEEN_NR_REGIONS)
+		sbi->max_regions = ctx->max_regions;
+	/* Read locklessly by msharefs_charge_pages(). */
+	if (ctx->seen & MSHAREFS_SEEN_SIZE)
+		WRITE_ONCE(sbi->max_pages, ctx->max_pages);
+	spin_unlock(&sbi->lock);
+	return 0;
+
+refuse:
+	spin_unlock(&sbi->lock);
+	if (regions)
+		return invalfc(fc, "nr_regions below the %lu regions in use",
+			       regions);
+	return invalfc(fc, "size below the %lu pages in use", used);
+}
+
 static void msharefs_free_fc(struct fs_context *fc)
 {
-	kfree(fc->s_fs_info);
+	kfree(fc->fs_private);
 }
 
 static const struct fs_context_operations msharefs_context_ops = {
 	.free		= msharefs_free_fc,
+	.parse_param	= msharefs_parse_param,
 	.get_tree	= msharefs_get_tree,
+	.reconfigure	= msharefs_reconfigure,
 };
 
 static int msharefs_init_fs_context(struct fs_context *fc)
 {
-	struct msharefs_sb_info *sbi;
+	struct msharefs_fs_context *ctx;
 
-	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
-	if (!sbi)
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
 		return -ENOMEM;
-	atomic_long_set(&sbi->nr_pages, 0);
-	fc->s_fs_info = sbi;
+	ctx->mode = MSHAREFS_ROOT_MODE;
+	ctx->uid = GLOBAL_ROOT_UID;
+	ctx->gid = GLOBAL_ROOT_GID;
+	fc->fs_private = ctx;
 	fc->ops = &msharefs_context_ops;
 	return 0;
 }
@@ -359,7 +686,10 @@ static void msharefs_kill_sb(struct super_block *sb)
 	struct msharefs_sb_info *sbi = sb->s_fs_info;
 
 	kill_litter_super(sb);
+	if (!sbi)	/* msharefs_fill_super() failed early */
+		return;
 	WARN_ON_ONCE(atomic_long_read(&sbi->nr_pages));
+	WARN_ON_ONCE(sbi->nr_regions);
 	kfree(sbi);
 }
 
@@ -367,6 +697,7 @@ struct file_system_type msharefs_fs_type = {
 	.owner			= THIS_MODULE,
 	.name			= MSHAREFS_FSTYPE,
 	.init_fs_context	= msharefs_init_fs_context,
+	.parameters		= msharefs_fs_parameters,
 	.kill_sb		= msharefs_kill_sb,
 };
 

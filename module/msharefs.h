@@ -25,9 +25,16 @@
 /* Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT; the project's. */
 #define MSHAREFS_VERSION	"0.1.0"
 
+/* One per mount; the limits are mount options (see inode.c). */
 struct msharefs_sb_info {
 	atomic_long_t nr_pages;		/* pages held by this mount's regions */
 	unsigned long max_pages;	/* size= in pages; 0: no limit */
+	spinlock_t lock;		/* guards the two below */
+	unsigned long nr_regions;	/* region inodes alive on the mount */
+	unsigned long max_regions;	/* nr_regions=; 0: no limit */
+	umode_t mode;			/* mode= of the root directory */
+	kuid_t uid;			/* uid= of the root directory */
+	kgid_t gid;			/* gid= of the root directory */
 };
 
 /*
