@@ -3,7 +3,7 @@
  * mshare-consumer: attach an existing region by name and read the message
  * an mshare-producer left in it.
  *
- *   mshare-consumer [-e EXPECTED] [-a] [-u] [-t SECONDS] NAME
+ *   mshare-consumer [-e EXPECTED] [-a] [-u] [-t SECONDS] [-H SECONDS] NAME
  *
  *   -e EXPECTED  the message must be exactly EXPECTED
  *   -a           acknowledge (needs write access; the default is a
@@ -11,6 +11,9 @@
  *   -u           remove the region after reading
  *   -t SECONDS   wait up to SECONDS for the message to be complete
  *                (default 0: it must be there already)
+ *   -H SECONDS   then read every page of the region and stay attached
+ *                for SECONDS, or until SIGTERM or SIGINT (to watch it
+ *                with `mshare ls`); prints "holding NAME" once attached
  *
  * Prints the message on stdout.  Exit status: 0 valid message (equal to
  * EXPECTED with -e), 1 invalid or unexpected message, 2 usage, 3 system
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmshare.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +33,42 @@
 
 #include "example.h"
 
+#define USAGE "usage: mshare-consumer [-e EXPECTED] [-a] [-u] [-t SECONDS] [-H SECONDS] NAME\n"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int fail(const char *what)
 {
 	fprintf(stderr, "mshare-consumer: %s: %s\n", what, strerror(errno));
 	return 3;
+}
+
+/* Read every page, so that every page table of the region is linked in,
+ * then stay attached for @seconds or until SIGTERM / SIGINT. */
+static void hold(const char *name, const volatile char *p, size_t size,
+		 long seconds)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long sum = 0;
+	time_t end;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (size_t off = 0; off < size; off += page)
+		sum += (unsigned char)p[off];
+	(void)sum;
+	printf("holding %s (%zu bytes) for up to %ld s\n", name, size, seconds);
+	fflush(stdout);
+	for (end = time(NULL) + seconds; !stop && time(NULL) < end; )
+		usleep(100000);
 }
 
 int main(int argc, char **argv)
@@ -40,23 +76,24 @@ int main(int argc, char **argv)
 	const char *name, *expected = NULL;
 	struct example_header *hdr;
 	bool ack = false, unlink_after = false;
-	long timeout = 0;
+	long timeout = 0, hold_for = 0;
 	size_t size;
 	int fd, opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "e:aut:")) != -1) {
+	while ((opt = getopt(argc, argv, "e:aut:H:")) != -1) {
 		switch (opt) {
 		case 'e': expected = optarg; break;
 		case 'a': ack = true; break;
 		case 'u': unlink_after = true; break;
 		case 't': timeout = atol(optarg); break;
+		case 'H': hold_for = atol(optarg); break;
 		default:
-			fprintf(stderr, "usage: mshare-consumer [-e EXPECTED] [-a] [-u] [-t SECONDS] NAME\n");
+			fputs(USAGE, stderr);
 			return 2;
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "usage: mshare-consumer [-e EXPECTED] [-a] [-u] [-t SECONDS] NAME\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	name = argv[optind];
@@ -102,9 +139,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* 5. Acknowledge, detach, optionally remove. */
+	/* 5. Acknowledge, optionally stay a while, detach, optionally remove. */
 	if (ack && ret == 0)
 		__atomic_fetch_add(&hdr->acks, 1, __ATOMIC_RELEASE);
+	if (hold_for > 0 && ret == 0)
+		hold(name, (const volatile char *)hdr, size, hold_for);
 	if (mdetach(hdr))
 		return fail("mdetach");
 	if (unlink_after && mshare_unlink(name))

@@ -9,6 +9,7 @@
 #define LIBMSHARE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -49,6 +50,62 @@ long mshare_granule(void);
 
 /* The msharefs mount point in use, or NULL with errno set. */
 const char *mshare_mount_point(void);
+
+/*
+ * Figures of one region (mshare_stat(3)).  Sizes are in bytes.  Page
+ * tables: the region owns @pt_tables PTE tables; attachers link them into
+ * their page-table trees @pt_links times; each link is a table the attacher
+ * did not have to allocate, so @pt_bytes_saved is
+ * (@pt_links - @pt_tables) * @page_size, negative while tables exist that
+ * fewer links use.  @reserved is zeroed: later versions add fields there.
+ */
+struct mshare_stat {
+	uint64_t size;			/* region size; 0 until set */
+	uint64_t granule;
+	uint64_t page_size;
+	uid_t uid;			/* owner */
+	gid_t gid;
+	mode_t mode;			/* st_mode: type and permissions */
+	unsigned int version;		/* statistics layout of the kernel */
+	uint64_t attachers;		/* processes with the region mapped */
+	uint64_t windows;		/* mappings, in all processes */
+	uint64_t resident_bytes;	/* memory allocated to the region */
+	uint64_t pt_tables;		/* PTE tables owned by the region */
+	uint64_t pt_links;		/* attachers' links to them */
+	int64_t pt_bytes_saved;		/* page-table memory not allocated */
+	uint64_t reserved[8];
+};
+
+/*
+ * Totals of the msharefs mount (mshare_statfs(3)): sums over its regions.
+ * @pt_pooled counts, over the whole module, page tables no region uses
+ * any more, kept to be reused or given back to the kernel.
+ */
+struct mshare_statfs {
+	unsigned int version;		/* statistics layout of the kernel */
+	unsigned int reserved0;
+	uint64_t granule;
+	uint64_t page_size;
+	uint64_t regions;
+	uint64_t attachers;		/* a process counts once per region */
+	uint64_t windows;
+	uint64_t resident_bytes;
+	uint64_t pt_tables;
+	uint64_t pt_links;
+	int64_t pt_bytes_saved;
+	uint64_t pt_pooled;		/* module-wide spare tables */
+	char module_version[32];	/* of the msharefs module */
+	uint64_t reserved[8];
+};
+
+/* Figures of the region @name.  Returns 0, or -1 with errno set. */
+int mshare_stat(const char *name, struct mshare_stat *st);
+
+/* Figures of the region open on @fd (any access mode). */
+int mshare_fstat(int fd, struct mshare_stat *st);
+
+/* Totals of the msharefs mount in use.  Returns 0, or -1 with errno set. */
+int mshare_statfs(struct mshare_statfs *st);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,25 @@ int msh_maps_find(FILE *maps, uintptr_t addr, dev_t dev,
 
 /* libmshare.c */
 int msh_check_fd(int fd);
+int msh_region_path(const char *name, char *path);
+
+/* stat.c */
+struct msharefs_region_stat;
+struct msharefs_fs_stat;
+struct mshare_stat;
+struct mshare_statfs;
+
+/*
+ * Bytes of the first version of the statistics structures: the kernel
+ * refuses smaller buffers and never fills less.
+ */
+#define MSH_REGION_STAT_V1_SIZE	96
+#define MSH_FS_STAT_V1_SIZE	120
+
+int msh_region_stat_convert(const struct msharefs_region_stat *k,
+			    size_t asked, struct mshare_stat *st);
+int msh_fs_stat_convert(const struct msharefs_fs_stat *k, size_t asked,
+			struct mshare_statfs *st);
 
 /* Close @fd without clobbering errno. */
 void msh_close_quiet(int fd);

@@ -52,7 +52,7 @@ int msh_check_fd(int fd)
 }
 
 /* Build the absolute path of region @name in @path (PATH_MAX bytes). */
-static int region_path(const char *name, char *path)
+int msh_region_path(const char *name, char *path)
 {
 	const char *rel, *mnt;
 	int ret;
@@ -82,7 +82,7 @@ MSH_EXPORT int mcreate(const char *name, int flags, mode_t mode)
 
 	if (!mcreate_flags_valid(flags))
 		return fail(EINVAL);
-	ret = region_path(name, path);
+	ret = msh_region_path(name, path);
 	if (ret)
 		return fail(-ret);
 	return open(path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -93,7 +93,7 @@ MSH_EXPORT int mshare_unlink(const char *name)
 	char path[PATH_MAX];
 	int ret;
 
-	ret = region_path(name, path);
+	ret = msh_region_path(name, path);
 	if (ret)
 		return fail(-ret);
 	return unlink(path);

@@ -4,25 +4,21 @@
 # check-exports.sh NM LIBRARY SYMFILE
 #
 # Fails unless the dynamic symbols LIBRARY defines are exactly the global
-# symbols of the version script SYMFILE, all in version LIBMSHARE_1.
+# symbols of the version script SYMFILE, each with the version of the node
+# that lists it (SYMBOL@@LIBMSHARE_N, the default version).
 set -u
 
 nm=$1
 lib=$2
 sym=$3
 
-want=$(sed -n '/global:/,/local:/p' "$sym" |
-	sed -e 's/global://' -e 's/local:.*//' -e 's/[;[:space:]]/ /g' |
-	tr ' ' '\n' | sed '/^$/d' | sort)
-have=$("$nm" -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' | sort)
-bad=$("$nm" -D --defined-only "$lib" |
-	awk '$2 != "A" && $3 !~ /@@LIBMSHARE_1$/ { print $3 }')
-
-if [ -n "$bad" ]; then
-	echo "check-exports: not in LIBMSHARE_1: $bad" >&2
+if ! want=$(awk -f "$(dirname "$0")/symbols.awk" "$sym"); then
+	echo "check-exports: cannot parse $sym" >&2
 	exit 1
 fi
-have=$(echo "$have" | sed 's/@@LIBMSHARE_1$//')
+want=$(echo "$want" | awk 'NF == 2 { print $1 "@@" $2 }' | sort)
+have=$("$nm" -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' | sort)
+
 if [ "$want" != "$have" ]; then
 	echo "check-exports: version script and library differ:" >&2
 	echo "want: $want" | tr '\n' ' ' >&2

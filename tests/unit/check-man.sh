@@ -29,9 +29,8 @@ listed() {
 pages="$*"
 [ -n "$pages" ] || err "no man pages listed"
 
-symbols=$(sed -n '/global:/,/local:/p' "$sym" |
-	sed -e 's/global://' -e 's/local:.*//' -e 's/[;[:space:]]/ /g' |
-	tr ' ' '\n' | sed '/^$/d')
+symbols=$(awk -f "$(dirname "$0")/symbols.awk" "$sym" | cut -d' ' -f1) ||
+	err "cannot parse $sym"
 [ -n "$symbols" ] || err "no global symbols in $sym"
 
 for s in $symbols; do

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -37,6 +38,7 @@ static dev_t fake_dev;
 static char fake_paths[FAKE_MAX_PATHS][PATH_MAX];
 static unsigned int nr_fake_paths;
 static char mount_dir[PATH_MAX];
+static fake_ioctl_fn *ioctl_fn;
 
 void fake_reset(void)
 {
@@ -118,6 +120,8 @@ int __real_munmap(void *addr, size_t len);
 int __wrap_munmap(void *addr, size_t len);
 int __real_unlink(const char *path);
 int __wrap_unlink(const char *path);
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
 
 int __wrap_open64(const char *path, int flags, ...)
 {
@@ -249,6 +253,34 @@ int __wrap_unlink(const char *path)
 	return __real_unlink(path);
 }
 
+void fake_ioctl(fake_ioctl_fn *fn)
+{
+	ioctl_fn = fn;
+}
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+	int ret;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	fake_last.ioctl_fd = fd;
+	fake_last.ioctl_req = req;
+	if (fake_enter(FAKE_IOCTL))
+		return -1;
+	if (!ioctl_fn)
+		return __real_ioctl(fd, req, arg);
+	ret = ioctl_fn(fd, req, arg);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
 void fake_msharefs_dir(const char *dir)
 {
 	struct stat64 st;
@@ -307,6 +339,7 @@ void fake_mount_teardown(void)
 		nftw(mount_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	mount_dir[0] = '\0';
 	fake_msharefs_dir(NULL);
+	fake_ioctl(NULL);
 	fake_reset();
 	unsetenv(LIBMSHARE_MOUNT_ENV);
 	msh_mountinfo_path = MSH_MOUNTINFO_PATH;

@@ -6,7 +6,8 @@
  *  - statfs(2)/fstatfs(2) report MSHAREFS_MAGIC for the directory given to
  *    fake_msharefs_dir() (and any file on the same filesystem under it), and
  *    for the made-up paths given to fake_msharefs_path();
- *  - a failure can be injected into any call with fake_fail().
+ *  - a failure can be injected into any call with fake_fail();
+ *  - ioctl(2) can be answered by a fake kernel set with fake_ioctl().
  *
  * Meson builds with -D_FILE_OFFSET_BITS=64, so glibc redirects open, stat,
  * mmap, ... to their *64 symbols: those are the ones wrapped.
@@ -31,6 +32,7 @@ enum fake_call {
 	FAKE_MMAP,
 	FAKE_MUNMAP,
 	FAKE_UNLINK,
+	FAKE_IOCTL,
 	FAKE_NR_CALLS,
 };
 
@@ -48,6 +50,8 @@ struct fake_record {
 	off_t mmap_off;
 	void *munmap_addr;
 	size_t munmap_len;
+	int ioctl_fd;
+	unsigned long ioctl_req;
 };
 
 extern struct fake_record fake_last;
@@ -62,6 +66,14 @@ static inline void fake_fail(enum fake_call call, int err)
 }
 /* Number of calls of @call since the last fake_reset(). */
 unsigned int fake_calls(enum fake_call call);
+
+/*
+ * Answer ioctl(2) with @fn (NULL: the real kernel, which says ENOTTY for
+ * the msharefs requests on tmpfs).  @fn returns 0 or a negated errno.
+ * fake_reset() does not change it; fake_mount_teardown() clears it.
+ */
+typedef int fake_ioctl_fn(int fd, unsigned long req, void *arg);
+void fake_ioctl(fake_ioctl_fn *fn);
 
 /* Files under @dir (which must exist) are on "msharefs"; NULL: none. */
 void fake_msharefs_dir(const char *dir);
