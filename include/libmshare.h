@@ -107,6 +107,18 @@ int mshare_fstat(int fd, struct mshare_stat *st);
 /* Totals of the msharefs mount in use.  Returns 0, or -1 with errno set. */
 int mshare_statfs(struct mshare_statfs *st);
 
+/*
+ * Inner mappings of the region open on @fd (writable), for every attacher
+ * at once; @offset and @len are granule multiples inside the region.
+ * mshare_map(): fresh zero-filled memory with protection @prot.
+ * mshare_unmap(): a hole; any access to it raises SIGSEGV.
+ * mshare_protect(): a new protection, contents kept.
+ * Each returns 0, or -1 with errno set.
+ */
+int mshare_map(int fd, size_t offset, size_t len, int prot);
+int mshare_unmap(int fd, size_t offset, size_t len);
+int mshare_protect(int fd, size_t offset, size_t len, int prot);
+
 #ifdef __cplusplus
 }
 #endif

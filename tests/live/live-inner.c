@@ -11,8 +11,11 @@
  *   PROT_EXEC stops code running from the granule; over a hole: ENOMEM.
  * - The statistics follow: a hole holds no pages, changed granules lose
  *   their tables, and the mount's used pages come back.
+ * - mshare_map(), mshare_unmap() and mshare_protect() do the same.
  */
 #include "common.h"
+
+#include <libmshare.h>
 
 #include <fcntl.h>
 #include <linux/msharefs.h>
@@ -318,6 +321,20 @@ int main(void)
 	CHECK(used_pages(MNT) == used0);
 	EXPECT_OK(map_range(fd, 0, NCH, RW));
 	CHECK(verify_zero(w, SZ) == -1);
+
+	/* The library's wrappers send the same requests. */
+	fill_pattern(w + 6 * GRANULE, GRANULE, 6);
+	EXPECT_OK(mshare_protect(fd, 6 * GRANULE, GRANULE, PROT_READ));
+	CHECK(probe_write(w + 6 * GRANULE, 1) == SIGSEGV);
+	CHECK(verify_pattern(w + 6 * GRANULE, GRANULE, 6) == -1);
+	EXPECT_OK(mshare_unmap(fd, 6 * GRANULE, GRANULE));
+	CHECK(probe_read(w + 6 * GRANULE) == SIGSEGV);
+	EXPECT_ERRNO(mshare_protect(fd, 6 * GRANULE, GRANULE, RW), ENOMEM);
+	EXPECT_OK(mshare_map(fd, 6 * GRANULE, GRANULE, RW));
+	CHECK(verify_zero(w + 6 * GRANULE, GRANULE) == -1);
+	EXPECT_ERRNO(mshare_map(fd, GRANULE / 2, GRANULE, RW), EINVAL);
+	EXPECT_ERRNO(mshare_unmap(fd, 0, SZ + GRANULE), EINVAL);
+	EXPECT_ERRNO(mshare_protect(fd, 0, GRANULE, 0x10), EINVAL);
 
 	CHECK(munmap(w, SZ) == 0);
 	CHECK(close(fd) == 0);
