@@ -293,6 +293,7 @@ enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
 /* Point the faulting PMD entry at @table, unless something else is there. */
 static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 					  struct vm_fault *vmf,
+					  struct mshare_region *region,
 					  struct mshare_table *table,
 					  long gen)
 {
@@ -309,9 +310,10 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 	 * An invalidation of this mm is running, or the region's chunks
 	 * changed since the table was looked up (the change unlinks under
 	 * this lock after bumping the generation, so one of the two sees
-	 * the other).
+	 * the other).  Only the region's generation may be read here: a
+	 * change may have pooled @table, even reused it, meanwhile.
 	 */
-	if (mm_s->invalidating || atomic_long_read(&table->region->gen) != gen) {
+	if (mm_s->invalidating || atomic_long_read(&region->gen) != gen) {
 		ret = MSHARE_RETRY;
 		goto unlock;
 	}
@@ -328,7 +330,7 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 	spin_unlock(ptl);
 	if (ret == MSHARE_LINKED) {
 		__xa_store(&mm_s->links, index, table, GFP_NOWAIT);
-		atomic_long_inc(&table->region->nr_links);
+		atomic_long_inc(&region->nr_links);
 	}
 unlock:
 	xa_unlock(&mm_s->links);
@@ -409,7 +411,7 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 	if (!table)
 		return VM_FAULT_NOPAGE;
 
-	switch (mshare_link_table(to_mshare_mm(mn), vmf, table, gen)) {
+	switch (mshare_link_table(to_mshare_mm(mn), vmf, region, table, gen)) {
 	case MSHARE_FOREIGN:
 		return mshare_pt_private_ops.fault(region, vmf);
 	case MSHARE_LINKED:
