@@ -196,6 +196,7 @@ void mshare_table_pool_drain(void);
 
 /* pt_shared.c */
 extern const struct mshare_pt_ops mshare_pt_shared_ops;
+pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr);
 void mshare_pt_shared_exit(void);
 
 #endif /* MSHAREFS_H */

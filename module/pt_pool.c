@@ -90,23 +90,6 @@ long mshare_table_pool_size(void)
 	return atomic_long_read(&mshare_pool_size);
 }
 
-static pmd_t *mshare_pool_find_pmd(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud;
-
-	if (pgd_none(*pgd) || pgd_bad(*pgd))
-		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(*p4d) || p4d_bad(*p4d))
-		return NULL;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || pud_bad(*pud) || pud_leaf(*pud))
-		return NULL;
-	return pmd_offset(pud, addr);
-}
-
 /*
  * Hand up to PTRS_PER_PMD - 1 pooled tables back through one temporary
  * mapping of current->mm.  Returns how many went, or a negative errno.
@@ -140,7 +123,7 @@ static long mshare_pool_hand_back(void)
 	if (!vma || vma->vm_start > base || vma->vm_end < base + PUD_SIZE ||
 	    !vma_is_anonymous(vma))
 		goto unlock;
-	pmd = mshare_pool_find_pmd(mm, base);
+	pmd = mshare_find_pmd(mm, base);
 	if (!pmd)
 		goto unlock;
 	for (i = 1; i < PTRS_PER_PMD; i++) {

@@ -67,7 +67,8 @@ static void mshare_flush_tlb_all_cpus(void)
 	on_each_cpu(mshare_flush_tlb_local, NULL, 1);
 }
 
-static pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr)
+/* The PMD entry of @addr in @mm, NULL if no PMD page covers it. */
+pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr)
 {
 	pgd_t *pgd;
 	p4d_t *p4d;
@@ -80,7 +81,7 @@ static pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr)
 	if (p4d_none(*p4d) || p4d_bad(*p4d))
 		return NULL;
 	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || pud_bad(*pud))
+	if (pud_none(*pud) || pud_bad(*pud) || pud_leaf(*pud))
 		return NULL;
 	return pmd_offset(pud, addr);
 }
