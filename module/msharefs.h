@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/mman.h>
 #include <linux/memcontrol.h>
+#include <linux/maple_tree.h>
 
 #include "compat.h"
 
@@ -99,12 +100,13 @@ struct mshare_region {
 	struct msharefs_sb_info *sbi;
 	struct address_space *mapping;	/* the file's, named by every page */
 	/*
-	 * Inner mappings: the state of each granule (chunk), as xarray value
-	 * entries; a chunk without one has MSHARE_CHUNK_DEFAULT.  Changed under
-	 * @table_lock, which also bumps @gen, so that a fault that looked
-	 * before the change does not link a table after it.
+	 * Inner mappings: the state of the granules (chunks), as ranges of
+	 * value entries; a chunk in none has MSHARE_CHUNK_DEFAULT.  Changed
+	 * under @table_lock, which also bumps @gen, so that a fault that
+	 * looked before the change does not link a table after it; read
+	 * under RCU (the tree frees its nodes after a grace period).
 	 */
-	struct xarray chunks;
+	struct maple_tree chunks;
 	atomic_long_t gen;
 	struct mem_cgroup *memcg;	/* the creator's: charged for the pages */
 };

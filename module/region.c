@@ -43,7 +43,7 @@ void mshare_region_init(struct mshare_region *region,
 	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
-	xa_init(&region->chunks);
+	mt_init_flags(&region->chunks, MT_FLAGS_USE_RCU);
 	atomic_long_set(&region->gen, 0);
 	/* Charged to the creator, whoever faults the pages in. */
 	region->memcg = current->mm ? get_mem_cgroup_from_mm(current->mm) : NULL;
@@ -68,7 +68,7 @@ void mshare_region_destroy(struct mshare_region *region)
 		nr++;
 	}
 	xa_destroy(&region->pages);
-	xa_destroy(&region->chunks);
+	mtree_destroy(&region->chunks);
 	mem_cgroup_put(region->memcg);
 	atomic_long_sub(nr, &region->nr_pages);
 	msharefs_uncharge_pages(region->sbi, nr);
@@ -134,7 +134,7 @@ uncharge:
 unsigned int mshare_chunk_state(struct mshare_region *region,
 				unsigned long chunk)
 {
-	void *entry = xa_load(&region->chunks, chunk);
+	void *entry = mtree_load(&region->chunks, chunk);
 
 	return entry ? xa_to_value(entry) : MSHARE_CHUNK_DEFAULT;
 }
@@ -182,8 +182,8 @@ static int mshare_region_change(struct mshare_region *region,
 	mutex_lock(&region->table_lock);
 	if (how & MSHARE_REFUSE_HOLES) {
 		/* Only granules that are not in the default state have entries. */
-		xa_for_each_range(&region->chunks, chunk, entry, first,
-				  end - 1) {
+		chunk = first;
+		mt_for_each(&region->chunks, entry, chunk, end - 1) {
 			if (xa_to_value(entry) & MSHARE_CHUNK_HOLE) {
 				mutex_unlock(&region->table_lock);
 				return -ENOMEM;
@@ -192,13 +192,13 @@ static int mshare_region_change(struct mshare_region *region,
 	}
 	atomic_long_inc(&region->gen);
 	/*
-	 * One multi-index entry per aligned power-of-two block of the range,
-	 * so a request costs the same on a granule and on a region of
-	 * terabytes; charged to the caller's memory cgroup.
+	 * One range entry (splitting those it overlaps), so a request costs
+	 * the same on a granule and on a region of terabytes; the tree's
+	 * nodes are charged to the caller's memory cgroup.
 	 */
 	entry = state == MSHARE_CHUNK_DEFAULT ? NULL : xa_mk_value(state);
-	err = xa_err(xa_store_range(&region->chunks, first, end - 1, entry,
-				    GFP_KERNEL_ACCOUNT));
+	err = mtree_store_range(&region->chunks, first, end - 1, entry,
+				GFP_KERNEL_ACCOUNT);
 	if (err) {
 		/* Nothing known to have changed: leave tables and pages. */
 		mutex_unlock(&region->table_lock);
