@@ -140,7 +140,7 @@ static int killer(void *arg)
 
 int main(void)
 {
-	long used0, pt0, pt, maps0, p;
+	long used0, pt0, pt, pt_pooled, maps0, p;
 	pid_t kids[5];
 
 	live_init("live-tablepool");
@@ -156,11 +156,8 @@ int main(void)
 	killed_last_holder("a", 8);
 	CHECK(wait_used_pages(MNT, used0) == used0);
 	CHECKF((p = pooled()) == 8, "pool after the killed holder: %ld, want 8", p);
-	pt = meminfo_quiet_kib("PageTables") - pt0;
-	fprintf(stderr, "  8 tables pooled: PageTables %+ld KiB\n", pt);
-	CHECKF(pt >= 8 * KIB_PER_TABLE - 16 && pt <= 8 * KIB_PER_TABLE + 32,
-	       "pooled tables count in PageTables: %+ld KiB, want about %+d", pt,
-	       8 * KIB_PER_TABLE);
+	pt_pooled = meminfo_quiet_kib("PageTables");
+	fprintf(stderr, "  8 tables pooled: PageTables %+ld KiB\n", pt_pooled - pt0);
 
 	/* A new region takes its tables from the pool. */
 	{
@@ -177,9 +174,20 @@ int main(void)
 		CHECK(unlink(mpath("b")) == 0);
 	}
 	CHECKF((p = pooled()) == 0, "pool after a destruction here: %ld", p);
-	pt = meminfo_quiet_kib("PageTables") - pt0;
-	fprintf(stderr, "  pool handed back: PageTables %+ld KiB\n", pt);
-	CHECKF(pt >= -16 && pt <= 16, "after the hand-back: PageTables %+ld KiB", pt);
+	pt = meminfo_quiet_kib("PageTables");
+	/*
+	 * The pooled tables were counted until the hand-back: PageTables
+	 * drops by them.  (Against the baseline only loosely: page tables of
+	 * processes that exited before the test can be freed late.)
+	 */
+	fprintf(stderr, "  pool handed back: PageTables %+ld KiB (%+ld KiB from the start)\n",
+		pt - pt_pooled, pt - pt0);
+	CHECKF(pt_pooled - pt >= 8 * KIB_PER_TABLE - 12 &&
+	       pt_pooled - pt <= 8 * KIB_PER_TABLE + 12,
+	       "the hand-back freed %ld KiB of page tables, want %d", pt_pooled - pt,
+	       8 * KIB_PER_TABLE);
+	CHECKF(pt - pt0 >= -64 && pt - pt0 <= 16, "after the hand-back: PageTables %+ld KiB",
+	       pt - pt0);
 	CHECKF(maps_lines() == maps0, "maps: %ld lines, was %ld", maps_lines(), maps0);
 
 	/* mlockall(MCL_FUTURE): the process is not used for the hand-back. */
@@ -199,7 +207,7 @@ int main(void)
 	CHECKF((p = pooled()) == 0, "pool after the storm: %ld", p);
 	pt = meminfo_quiet_kib("PageTables") - pt0;
 	fprintf(stderr, "  after 80 cycles and 10 killed holders: PageTables %+ld KiB\n", pt);
-	CHECKF(pt >= -32 && pt <= 32, "after the storm: PageTables %+ld KiB", pt);
+	CHECKF(pt >= -64 && pt <= 32, "after the storm: PageTables %+ld KiB", pt);
 	CHECK(fs_stat().regions == 0);
 
 	live_done();
