@@ -236,6 +236,14 @@ static int mshare_region_change(struct mshare_region *region,
 				    (loff_t)(end - first) << PMD_SHIFT, 0);
 	}
 
+	/*
+	 * A fault of another process may still hold the PTE lock of a table
+	 * it reached before the unlink; spin_lock() is an RCU read-side
+	 * section (preemption off, or rcu_read_lock() on PREEMPT_RT): wait
+	 * for those before the tables are zeroed and reused.
+	 */
+	if (!list_empty(&tables))
+		synchronize_rcu();
 	list_for_each_entry_safe(table, tmp_table, &tables, pool) {
 		list_del(&table->pool);
 		memset(page_address(table->page), 0, PAGE_SIZE);
@@ -388,8 +396,13 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 	if (!mshare_chunk_allows(mshare_chunk_state(region, chunk),
 				 FAULT_FLAG_WRITE))
 		return VM_FAULT_SIGSEGV;
+	/*
+	 * Go on only through a private table.  The core re-takes the PTE lock
+	 * through the PMD entry after this returns; an entry another process
+	 * just unlinked (an inner-mapping change) must not be relocked.
+	 */
 	pmd = READ_ONCE(*vmf->pmd);
-	if (pmd_present(pmd) && !pmd_leaf(pmd) &&
+	if (!pmd_present(pmd) || pmd_leaf(pmd) ||
 	    mshare_is_region_table(pmd_page(pmd)))
 		return VM_FAULT_NOPAGE;
 	return 0;
