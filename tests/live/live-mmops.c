@@ -298,8 +298,15 @@ int main(void)
 	CHECKF(madvise(wr, SZ, MADV_POPULATE_WRITE) == -1 && (errno == EINVAL || errno == EFAULT),
 	       "MADV_POPULATE_WRITE of a read-only window: want EINVAL/EFAULT");
 	AFTER("MADV_POPULATE_WRITE on the RO window");
-	OP(madvise(w, SZ, MADV_HUGEPAGE), "MADV_HUGEPAGE");
-	OP(madvise(w, SZ, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0) {
+		OP(madvise(w, SZ, MADV_HUGEPAGE), "MADV_HUGEPAGE");
+		OP(madvise(w, SZ, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
+	} else {
+		/* no THP (PREEMPT_RT kernels): the core refuses these on any VMA */
+		fprintf(stderr, "  no /sys/kernel/mm/transparent_hugepage: MADV_HUGEPAGE/NOHUGEPAGE must be EINVAL\n");
+		OP_ERR(madvise(w, SZ, MADV_HUGEPAGE), EINVAL, "MADV_HUGEPAGE without THP");
+		OP_ERR(madvise(w, SZ, MADV_NOHUGEPAGE), EINVAL, "MADV_NOHUGEPAGE without THP");
+	}
 	OP_ANY(madvise(w, SZ, MADV_COLLAPSE), "MADV_COLLAPSE");
 	OP(madvise(w, SZ, MADV_DONTDUMP), "MADV_DONTDUMP");
 	/* VM_DONTEXPAND is in VM_SPECIAL: the core refuses DODUMP on a window */

@@ -14,7 +14,7 @@
 int main(void)
 {
 	struct fault_params p = {
-		.procs = 16, .threads = 2, .regions = 40, .chunks = 8,
+		.procs = 16, .threads = 2, .regions = stress_scaled(40), .chunks = 8,
 		.budget_ms = 80000, .verbose = false,
 	};
 	struct fault_result r;

@@ -52,7 +52,7 @@
  * and granule; the only signal is SIGSEGV.  Afterwards each granule's
  * content is "any valid word".
  *
- * The run stops after MSHARE_STRESS_SECONDS (default 120) or
+ * The run stops after MSHARE_STRESS_SECONDS (default 60) or
  * MSHARE_STRESS_OPS operations, or at the first failure (the model is
  * then no longer trusted); then every worker goes, every name is unlinked,
  * and the mount's counters must be back at the baseline.  Printed: seed,
@@ -2134,7 +2134,7 @@ int main(void)
 	const char *sv;
 
 	live_init("live-stress-random");
-	secs = env_long("MSHARE_STRESS_SECONDS", 120);
+	secs = env_long("MSHARE_STRESS_SECONDS", 60);
 	max_ops = env_long("MSHARE_STRESS_OPS", 0);
 	verbose = env_long("MSHARE_STRESS_VERBOSE", 0) != 0;
 	skip_ioctls = env_long("MSHARE_STRESS_SKIP_IOCTLS", 0) != 0;

@@ -10,7 +10,8 @@
 int main(void)
 {
 	struct storm_params p = {
-		.procs = 64, .ops = 1000, .slots = 3, .budget_ms = 82000, .verbose = true,
+		.procs = 64, .ops = stress_scaled(1000), .slots = 3, .budget_ms = 82000,
+		.verbose = true,
 	};
 	struct storm_result r;
 	struct acct base, after;

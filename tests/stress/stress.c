@@ -145,6 +145,21 @@ int ncpus(void)
 	return n > 0 ? (int)n : 1;
 }
 
+int stress_slowdown(void)
+{
+	const char *e = getenv("MSHARE_SLOWDOWN");
+	long n = e ? strtol(e, NULL, 10) : 1;
+
+	return n >= 1 && n <= 100 ? (int)n : 1;
+}
+
+int stress_scaled(int n)
+{
+	int v = n / stress_slowdown();
+
+	return v > 0 ? v : 1;
+}
+
 void pin_cpu(int i)
 {
 	cpu_set_t set;

@@ -74,6 +74,16 @@ void child_setup(void);
 void pin_cpu(int i);
 int ncpus(void);
 
+/*
+ * $MSHARE_SLOWDOWN (1 if unset): how many times slower than a Debian
+ * kernel the booted kernel runs the storms (run-vm.sh sets it from
+ * tests/vm/kernels.sh slowdown: the debug kernel, KASAN + lockdep +
+ * kmemleak in TCG).  stress_scaled(n) is n divided by it, at least 1: the
+ * operation counts of the storms, so that they fit the same deadlines.
+ */
+int stress_slowdown(void);
+int stress_scaled(int n);
+
 /* A well mixed 64-bit hash of a few values. */
 uint64_t mix64(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 

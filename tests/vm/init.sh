@@ -20,9 +20,22 @@ MSHARE_TEST_TIMEOUT=120
 MSHARE_STRESS_TIMEOUT=300
 MSHARE_TIMEOUTS=
 MSHARE_TESTS=
+# Leak check (HACKING.md "Leak checks"): after umount + rmmod, PageTables
+# may not be above, free memory (MemFree + free pages on the per-CPU lists)
+# not below their values before insmod by more than these tolerances (KiB);
+# the free-memory one is MSHARE_LEAK_FREE_DEBUG_KB on a kernel with
+# kmemleak (the debug kernel: its stack depot keeps every new stack trace
+# that KASAN, kmemleak and lockdep record, for good).  --env overrides them.
+MSHARE_LEAK_PT_KB=32
+MSHARE_LEAK_FREE_KB=4096
+MSHARE_LEAK_FREE_DEBUG_KB=16384
 . /etc/mshare/env
 MNT=/sys/fs/mshare
-BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular locking|leaked|Bad rss-counter|Bad page|general protection fault|kernel panic|Kernel panic|hung_task|soft lockup|UBSAN'
+# Kernel-log lines that fail the step they appear in (run-vm.sh scans the
+# whole console log for the same).
+BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular locking|leaked|Bad rss-counter|[Bb]ad page|general protection fault|kernel panic|Kernel panic|hung_task|soft lockup|UBSAN'
+BAD="$BAD|sleeping function called from invalid context|list_add corruption|list_del corruption"
+BAD="$BAD|unreferenced object|suspected memory leak|page dumped because|VM_BUG_ON|kernel BUG at"
 
 stty -F /dev/ttyS1 raw -echo cs8 2>/dev/null
 exec 3>/dev/ttyS1
@@ -113,18 +126,87 @@ check_root() {
 	return $ok
 }
 
+# mem_settle: have the kernel give back what it can (page cache, dentries
+# and inodes, empty slabs, and on KASAN kernels the freed objects held in
+# quarantine: a slab shrink flushes them), wait for RCU-deferred frees
+# (page tables on 6.12) and fold the per-CPU counters.
+mem_settle() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for f in /sys/kernel/slab/*/shrink; do
+		[ -L "${f%/shrink}" ] || echo 1 >"$f"
+	done 2>/dev/null
+	sleep 1
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+}
+
+# mem_snapshot: "FREE_KB PAGETABLES_KB" once two readings in a row agree
+# (PageTables exactly, free memory within 256 KiB; at most 6 readings).
+# FREE is MemFree plus the free pages on the per-CPU lists (/proc/zoneinfo
+# count:), which MemFree does not count.
+mem_snapshot() {
+	prev=
+	for _ in 1 2 3 4 5 6; do
+		mem_settle
+		pcp=$(awk '$1 == "count:" { s += $2 } END { print s + 0 }' /proc/zoneinfo)
+		cur=$(awk -v pcp="$pcp" '/^MemFree:/ { f = $2 } /^PageTables:/ { p = $2 }
+			END { print f + pcp * 4, p }' /proc/meminfo)
+		if [ -n "$prev" ]; then
+			# shellcheck disable=SC2086 # two numbers each
+			set -- $prev $cur
+			d1=$(($3 - $1)) d2=$(($4 - $2))
+			[ ${d1#-} -le 256 ] && [ "$d2" -eq 0 ] && break
+		fi
+		prev=$cur
+	done
+	echo "$cur"
+}
+
+# kmemleak, if the kernel has it (the debug kernel): reports of objects
+# allocated before insmod are cleared then; the last step scans again.
+KMEMLEAK=
+mkdir -p /sys/kernel/debug
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+if [ -f /sys/kernel/debug/kmemleak ]; then
+	KMEMLEAK=/sys/kernel/debug/kmemleak
+	MSHARE_LEAK_FREE_KB=$MSHARE_LEAK_FREE_DEBUG_KB
+fi
+
 if [ "$MSHARE_MODE" = tests ]; then
 	if [ -z "$MSHARE_TESTS" ]; then
 		MSHARE_TESTS=$(cd /opt/mshare/bin && ls live-* 2>/dev/null)
 	fi
 	ntests=0
 	for t in $MSHARE_TESTS; do ntests=$((ntests + 1)); done
-	tap "1..$((ntests + 2))"
+	steps=$((ntests + 3))
+	[ -n "$KMEMLEAK" ] && steps=$((steps + 1))
+	tap "1..$steps"
 fi
 
 # Step 1: load the module and mount msharefs.
 R=/tmp/reasons.setup
 : >"$R"
+if [ "$MSHARE_MODE" = tests ]; then
+	if [ -n "$KMEMLEAK" ]; then
+		# What the boot left unreferenced is not ours: scan twice (an
+		# object is reported once unchanged over two scans), then clear.
+		# Quietly on the console: the scan's summary is for the log.
+		say "kmemleak: scanning before insmod"
+		read -r cons_level _ </proc/sys/kernel/printk
+		echo 4 >/proc/sys/kernel/printk
+		echo scan >"$KMEMLEAK"
+		sleep 1
+		echo scan >"$KMEMLEAK"
+		boot_leaks=$(grep -c '^unreferenced object' "$KMEMLEAK")
+		echo clear >"$KMEMLEAK"
+		echo "$cons_level" >/proc/sys/kernel/printk
+		[ "$boot_leaks" -gt 0 ] &&
+			echo "# kmemleak: $boot_leaks objects unreferenced before insmod (boot; cleared, not counted)" >&3
+	fi
+	mem_before=$(mem_snapshot)
+	cat /proc/meminfo >/tmp/meminfo.before
+	say "memory before insmod: free, PageTables (KiB): $mem_before"
+fi
 dmesg -c >/tmp/boot.log 2>&1
 save_sysctls
 extra=
@@ -248,5 +330,65 @@ else
 	st='not ok'
 fi
 result "umount $MNT, rmmod msharefs, kernel log clean" "$st" "$R"
+
+# kmemleak: nothing the run allocated is left unreferenced.
+if [ -n "$KMEMLEAK" ]; then
+	R=/tmp/reasons.kmemleak
+	: >"$R"
+	st=ok
+	say "kmemleak: scanning"
+	# Objects younger than 5 s are not reported; an object must stay
+	# unchanged between two scans.
+	sleep 5
+	if echo scan >"$KMEMLEAK" 2>>"$R" && sleep 1 && echo scan >"$KMEMLEAK" 2>>"$R"; then
+		cat "$KMEMLEAK" >/tmp/kmemleak.txt
+		leaks=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
+		if [ "$leaks" -gt 0 ]; then
+			echo "kmemleak: $leaks unreferenced objects:" >>"$R"
+			head -n 300 /tmp/kmemleak.txt >>"$R"
+			st='not ok'
+		fi
+	else
+		echo "kmemleak scan failed (kmemleak disabled itself? see the console log)" >>"$R"
+		st='not ok'
+		leaks='scan failed'
+	fi
+	# The scan's own summary line is expected here.
+	dmesg -c | grep -v 'new suspected memory leak' >/tmp/klog.kmemleak.raw
+	if grep -Eq "$BAD" /tmp/klog.kmemleak.raw; then
+		echo "kernel log since the previous step:" >>"$R"
+		grep -E -B2 -A20 "$BAD" /tmp/klog.kmemleak.raw | head -n 60 >>"$R"
+		st='not ok'
+	fi
+	result "kmemleak: no unreferenced objects after rmmod ($leaks found)" "$st" "$R"
+fi
+
+# Leak check: memory back to where it was before insmod.
+R=/tmp/reasons.leak
+: >"$R"
+mem_after=$(mem_snapshot)
+say "memory after rmmod: free, PageTables (KiB): $mem_after"
+# shellcheck disable=SC2086 # two numbers each
+set -- $mem_before $mem_after
+dfree=$(($3 - $1)) dpt=$(($4 - $2))
+st=ok
+if [ "$setup_ok" = 0 ]; then
+	echo "module not loaded" >>"$R"
+	st='not ok'
+fi
+# Below the baseline is no leak (tables of processes that exited before
+# insmod, freed after an RCU grace period or by a deferred mmdrop on RT).
+if [ "$dpt" -gt "$MSHARE_LEAK_PT_KB" ]; then
+	echo "PageTables ${2} KiB before insmod, ${4} KiB after rmmod: ${dpt} KiB (tolerance ${MSHARE_LEAK_PT_KB} KiB)" >>"$R"
+	st='not ok'
+fi
+if [ "$dfree" -lt "-$MSHARE_LEAK_FREE_KB" ]; then
+	echo "free memory ${1} KiB before insmod, ${3} KiB after rmmod: ${dfree} KiB (tolerance ${MSHARE_LEAK_FREE_KB} KiB)" >>"$R"
+	echo "/proc/meminfo fields that changed, before insmod -> after rmmod (KiB):" >>"$R"
+	awk 'NR == FNR { b[$1] = $2; next } $1 in b && $2 != b[$1] { print "  " $1, b[$1], "->", $2 }' \
+		/tmp/meminfo.before /proc/meminfo >>"$R"
+	st='not ok'
+fi
+result "memory back after rmmod: PageTables ${dpt} KiB (tolerance +${MSHARE_LEAK_PT_KB}), free ${dfree} KiB (tolerance -${MSHARE_LEAK_FREE_KB})" "$st" "$R"
 echo "# mshare-vm: done, $fails failed" >&3
 poweroff_now

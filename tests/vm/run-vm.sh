@@ -22,7 +22,11 @@
 #     --test-timeout S  each test ($MSHARE_TEST_TIMEOUT, default 120 s);
 #                       tests named live-stress-* get --stress-timeout S
 #                       ($MSHARE_STRESS_TIMEOUT, default 300 s);
-#                       $MSHARE_TIMEOUTS="live-a=600 live-b=30" per test
+#                       $MSHARE_TIMEOUTS="live-a=600 live-b=30" per test.
+#                       On a slow kernel (kernels.sh slowdown RELEASE: N > 1,
+#                       the debug kernel) the defaults are N times these,
+#                       and the tests get MSHARE_SLOWDOWN=N (the stress
+#                       tests divide their operation counts by it)
 #     --logdir DIR      keep initramfs and console log in DIR
 #                       (default: a new directory under ${TMPDIR:-/tmp})
 #     --libdir DIR      look for shared libraries in DIR first (repeatable)
@@ -44,9 +48,9 @@ demo='' run='' output='' logdir='' fail=''
 libdirs=() exports=()
 vm_mem=${MSHARE_VM_MEM:-1G}
 vm_smp=${MSHARE_VM_SMP:-2}
-vm_timeout=${MSHARE_VM_TIMEOUT:-900}
-test_timeout=${MSHARE_TEST_TIMEOUT:-120}
-stress_timeout=${MSHARE_STRESS_TIMEOUT:-300}
+vm_timeout=${MSHARE_VM_TIMEOUT:-}
+test_timeout=${MSHARE_TEST_TIMEOUT:-}
+stress_timeout=${MSHARE_STRESS_TIMEOUT:-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--demo) demo=$2; shift 2 ;;
@@ -69,7 +73,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 for v in "$vm_timeout" "$test_timeout" "$stress_timeout" "$vm_smp"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "run-vm.sh: not a positive number: $v" >&2; exit 2; }
+	[ -z "$v" ] || [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "run-vm.sh: not a positive number: $v" >&2; exit 2; }
 done
 if [ -n "$demo" ] && [ -n "$run" ]; then
 	echo "run-vm.sh: --demo and --run exclude each other" >&2; exit 2
@@ -87,7 +91,17 @@ fi
 release=$1 ko=$2
 shift 2
 
-BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular locking|leaked|Bad rss-counter|Bad page|general protection fault|Kernel panic|soft lockup|UBSAN'
+# A slow kernel (the debug kernel) gets longer default timeouts.
+slowdown=$("$here/kernels.sh" slowdown "$release" 2>/dev/null) || slowdown=1
+[[ $slowdown =~ ^[1-9][0-9]*$ ]] || slowdown=1
+vm_timeout=${vm_timeout:-$((900 * slowdown))}
+test_timeout=${test_timeout:-$((120 * slowdown))}
+stress_timeout=${stress_timeout:-$((300 * slowdown))}
+
+# As init.sh's BAD (the per-step checks), over the whole console log.
+BAD='BUG:|WARNING:|Oops|Call Trace|KASAN|possible recursive locking|circular locking|leaked|Bad rss-counter|[Bb]ad page|general protection fault|Kernel panic|soft lockup|UBSAN'
+BAD="$BAD|sleeping function called from invalid context|list_add corruption|list_del corruption"
+BAD="$BAD|unreferenced object|suspected memory leak|page dumped because|VM_BUG_ON|kernel BUG at"
 
 # bail REASON...: the run cannot start; one failing TAP line.
 bail() {
@@ -126,6 +140,8 @@ fi
 envs=(-e "MSHARE_TEST_TIMEOUT=$test_timeout" -e "MSHARE_STRESS_TIMEOUT=$stress_timeout")
 [ -n "${MSHARE_TIMEOUTS:-}" ] && envs+=(-e "MSHARE_TIMEOUTS=$MSHARE_TIMEOUTS")
 [ -n "${MSHARE_TESTS:-}" ] && envs+=(-e "MSHARE_TESTS=$MSHARE_TESTS")
+# Ours first: an --env MSHARE_SLOWDOWN=... of the caller comes later and wins.
+exports=(-E "MSHARE_SLOWDOWN=$slowdown" "${exports[@]}")
 mkargs=(-o "$initrd" -k "$ko" "${extra[@]}" "${libdirs[@]}" "${envs[@]}" "${exports[@]}")
 [ -n "$demo" ] && mkargs+=(-d "$demo")
 [ -n "$run" ] && mkargs+=(-r "$run")
@@ -240,6 +256,8 @@ for f in "$logdir"/console-failed-boot-*.log; do
 	tr -d '\r' <"$f" | grep -E -m1 -A3 'Oops|BUG:|panic' | sed 's/^/#   /'
 done
 echo "# $release: VM ran $secs s, console log: $console"
+[ "$slowdown" -gt 1 ] &&
+	echo "# $release: slow kernel (kernels.sh slowdown $slowdown): timeouts x$slowdown, stress operation counts /$slowdown"
 n=$((n + 1))
 if hits=$(scan_console) && [ -n "$hits" ]; then
 	echo "not ok $n - $release: console log free of kernel warnings"
