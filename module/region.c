@@ -396,10 +396,14 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 	if (!mshare_chunk_allows(mshare_chunk_state(region, chunk),
 				 FAULT_FLAG_WRITE))
 		return VM_FAULT_SIGSEGV;
+	/* A new entry (a private fault, do_shared_fault): the core adds it. */
+	if (!vmf->pte)
+		return 0;
 	/*
-	 * Go on only through a private table.  The core re-takes the PTE lock
-	 * through the PMD entry after this returns; an entry another process
-	 * just unlinked (an inner-mapping change) must not be relocked.
+	 * A present entry (do_wp_page): go on only through a private table.
+	 * The core re-takes the PTE lock through the PMD entry after this
+	 * returns; an entry another process just unlinked (an inner-mapping
+	 * change) must not be relocked, nor a region table edited.
 	 */
 	pmd = READ_ONCE(*vmf->pmd);
 	if (!pmd_present(pmd) || pmd_leaf(pmd) ||
