@@ -26,7 +26,7 @@ MSHARE_TESTS=
 # the free-memory one is MSHARE_LEAK_FREE_DEBUG_KB on a kernel with
 # kmemleak (the debug kernel: its stack depot keeps every new stack trace
 # that KASAN, kmemleak and lockdep record, for good).  --env overrides them.
-MSHARE_LEAK_PT_KB=32
+MSHARE_LEAK_PT_KB=128
 MSHARE_LEAK_FREE_KB=4096
 MSHARE_LEAK_FREE_DEBUG_KB=16384
 . /etc/mshare/env
