@@ -62,11 +62,17 @@ static struct inode *msharefs_get_inode(struct super_block *sb,
 		inc_nlink(inode);	/* "." */
 		break;
 	case S_IFREG:
-		inode->i_op = &msharefs_region_iops;
 		inode->i_fop = &msharefs_region_fops;
 		inode->i_mapping->a_ops = &msharefs_region_aops;
 		mshare_region_init(&MSHAREFS_I(inode)->region, sb->s_fs_info,
 				   inode->i_mapping);
+		/*
+		 * The inode is on the superblock's list already: the statistics
+		 * walk takes it for a region by its i_op, so only once the
+		 * region is initialised.
+		 */
+		smp_wmb();
+		WRITE_ONCE(inode->i_op, &msharefs_region_iops);
 		break;
 	default:
 		/* Only directories and regions can be created. */
@@ -211,7 +217,10 @@ static const struct inode_operations msharefs_region_iops = {
 
 bool msharefs_is_region_inode(struct inode *inode)
 {
-	return inode->i_op == &msharefs_region_iops;
+	bool region = READ_ONCE(inode->i_op) == &msharefs_region_iops;
+
+	smp_rmb();	/* pairs with msharefs_get_inode() */
+	return region;
 }
 
 /* simple_dir_operations, plus the statistics ioctl. */
