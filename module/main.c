@@ -74,6 +74,7 @@ static void __exit msharefs_exit(void)
 		sysfs_remove_mount_point(fs_kobj, MSHAREFS_SYSFS_DIR);
 	msharefs_inode_cache_destroy();
 	/* rmmod is a process with an mm: the pool goes back to the core. */
+	mshare_parking_release();
 	mshare_table_pool_drain();
 
 	pages = atomic_long_read(&msharefs_pages_alive);

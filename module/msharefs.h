@@ -75,6 +75,12 @@ struct mshare_pt_ops {
 	void (*close)(struct vm_area_struct *vma);
 	/* Optional: the region is going away, drop what the implementation holds. */
 	void (*release)(struct mshare_region *region);
+	/*
+	 * Optional: before chunks [@first, @end) change, with @mm's mmap_lock
+	 * held for writing; true if the TLBs must be flushed.
+	 */
+	bool (*unlink_mm)(struct mshare_region *region, struct mm_struct *mm,
+			  unsigned long first, unsigned long end);
 };
 
 /*
@@ -92,6 +98,8 @@ struct mshare_region {
 	struct xarray tables[MSHARE_TABLE_SETS];	/* chunk -> PTE table */
 	atomic_long_t nr_tables;	/* tables in @tables */
 	atomic_long_t nr_links;		/* attachers' PMD entries using them */
+	struct mutex change_lock;	/* serialises inner-mapping changes */
+	unsigned long change_seq;	/* under @attach_lock */
 	struct mutex attach_lock;	/* guards the three below */
 	struct list_head attachers;	/* struct mshare_attacher, one per mm */
 	unsigned long nr_attachers;	/* entries in @attachers */
@@ -195,10 +203,14 @@ struct mshare_table *mshare_table_pool_get(void);
 void mshare_table_pool_put(struct mshare_table *table);
 long mshare_table_pool_size(void);
 void mshare_table_pool_drain(void);
+struct page *mshare_parking_page(void);
+vm_fault_t mshare_parking_prepare(struct vm_fault *vmf);
+void mshare_parking_release(void);
 
 /* pt_shared.c */
 extern const struct mshare_pt_ops mshare_pt_shared_ops;
 pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr);
 void mshare_pt_shared_exit(void);
+void mshare_flush_tlb(void);
 
 #endif /* MSHAREFS_H */

@@ -91,6 +91,74 @@ long mshare_table_pool_size(void)
 }
 
 /*
+ * The parking table: one zeroed, constructed table that is never filled.
+ * A PMD entry that must stop pointing at a region table while walkers of
+ * its mm may still read it is pointed here instead of being cleared (see
+ * pt_shared.c).  Made from the first fault's preallocated table, before
+ * any link exists; pooled at unload, when no entry can point at it.
+ */
+static struct mshare_table *mshare_parking;
+
+/* The parking table's page, or NULL while no link was ever made. */
+struct page *mshare_parking_page(void)
+{
+	/* Pairs with the release in mshare_parking_prepare(): page is set. */
+	struct mshare_table *parking = smp_load_acquire(&mshare_parking);
+
+	return parking ? parking->page : NULL;
+}
+
+/*
+ * Make the parking table from @vmf->prealloc_pte unless it exists.
+ * 0: it exists; VM_FAULT_NOPAGE: the table went to it, retry the fault for
+ * another; VM_FAULT_SIGBUS: no memory.
+ */
+vm_fault_t mshare_parking_prepare(struct vm_fault *vmf)
+{
+	struct mshare_table *table;
+
+	/* Pairs with the release below. */
+	if (smp_load_acquire(&mshare_parking))
+		return 0;
+	if (!vmf->prealloc_pte)
+		return VM_FAULT_NOPAGE;
+	table = kmalloc(sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return VM_FAULT_SIGBUS;
+	table->page = vmf->prealloc_pte;
+	table->region = NULL;
+	if (mshare_table_adopt(table)) {
+		kfree(table);
+		return VM_FAULT_SIGBUS;
+	}
+	spin_lock(&mshare_pool_lock);
+	if (!mshare_parking) {
+		/* Publish the table after its fields. */
+		smp_store_release(&mshare_parking, table);
+		vmf->prealloc_pte = NULL;
+		table = NULL;
+	}
+	spin_unlock(&mshare_pool_lock);
+	if (table) {		/* another fault made it first */
+		xa_erase(&mshare_table_pages, page_to_pfn(table->page));
+		kfree(table);
+		return 0;
+	}
+	return VM_FAULT_NOPAGE;
+}
+
+/* Unload: no window, so no PMD entry, is left to point at it. */
+void mshare_parking_release(void)
+{
+	struct mshare_table *parking = mshare_parking;
+
+	if (parking) {
+		mshare_parking = NULL;
+		mshare_table_pool_put(parking);
+	}
+}
+
+/*
  * Hand up to PTRS_PER_PMD - 1 pooled tables back through one temporary
  * mapping of current->mm.  Returns how many went, or a negative errno.
  */

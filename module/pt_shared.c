@@ -16,9 +16,25 @@
  * record of which PMD entries of that mm point at region tables.  The core
  * mm must never zap, edit or free a region table through one process, so
  * every invalidation (munmap, exit, madvise, mremap, NUMA hinting...)
- * first clears the links in its range and flushes the TLBs of all CPUs,
- * then lets the core walk a PMD that is now empty.  Faults do not link
- * while an invalidation of the mm is in progress; they retry.
+ * first takes the links in its range out and flushes the TLBs of all CPUs,
+ * then lets the core walk entries that no longer reach a region table.
+ * Faults do not link while an invalidation of the mm is in progress; they
+ * retry.
+ *
+ * Parking.  A PMD entry may only go from a table to empty while no walker
+ * of the mm can be reading it: 6.1's walkers read the entry again after
+ * checking it (pte_offset_map_lock() takes the lock through it), and an
+ * empty one yields a NULL split lock or the PTEs of page frame 0.  That
+ * holds for munmap, mremap and exit (MMU_NOTIFY_UNMAP: mmap_lock held for
+ * writing, or the windows already detached) and at release.  Every other
+ * invalidation (madvise under mmap_lock for reading, NUMA hinting,
+ * another process's inner-mapping change) points the entry at the
+ * parking table instead: a constructed, always empty table, so a walker
+ * that reads the entry again finds a valid lock and nothing to do.  The
+ * next fault there links the region table in its place.  Inner-mapping
+ * changes first clear the links of every attacher under that attacher's
+ * mmap_lock for writing (mshare_pt_shared_unlink_mm()), which is also
+ * what lets them reuse the tables afterwards.
  *
  * Registration.  A notifier can only be registered with mmap_lock held
  * for write, so a window's first fault drops mmap_lock, registers and asks
@@ -43,10 +59,15 @@
 
 struct mshare_mm {
 	struct mmu_notifier mn;
-	/* links: PMD index (address >> PMD_SHIFT) -> region table linked there */
+	/*
+	 * links: PMD index (address >> PMD_SHIFT) -> region table linked
+	 * there, or MSHARE_PARKED: the entry points at the parking table.
+	 */
 	struct xarray links;		/* xa_lock also guards @invalidating */
 	unsigned int invalidating;	/* invalidations in progress */
 };
+
+#define MSHARE_PARKED	xa_mk_value(0)
 
 static struct mshare_mm *to_mshare_mm(struct mmu_notifier *mn)
 {
@@ -86,39 +107,67 @@ pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr)
 	return pmd_offset(pud, addr);
 }
 
-/* Clear the PMD entry at @addr of @mm if it still points at @table. */
+static bool mshare_pmd_is(pmd_t pmd, struct page *table)
+{
+	return pmd_present(pmd) && !pmd_leaf(pmd) && pmd_page(pmd) == table;
+}
+
+/*
+ * If the PMD entry at @addr of @mm still points at @table, point it at
+ * @to instead, or clear it if @to is NULL.
+ */
 static bool mshare_unlink_one(struct mm_struct *mm, unsigned long addr,
-			      struct page *table)
+			      struct page *table, struct page *to)
 {
 	pmd_t *pmd = mshare_find_pmd(mm, addr);
-	bool cleared = false;
+	bool done = false;
 	spinlock_t *ptl;
 
 	if (!pmd)
 		return false;
 	ptl = pmd_lock(mm, pmd);
-	if (pmd_present(*pmd) && !pmd_leaf(*pmd) && pmd_page(*pmd) == table) {
-		pmd_clear(pmd);
-		cleared = true;
+	if (mshare_pmd_is(*pmd, table)) {
+		if (to)
+			pmd_populate(mm, pmd, to);
+		else
+			pmd_clear(pmd);
+		done = true;
 	}
 	spin_unlock(ptl);
-	return cleared;
+	return done;
 }
 
-/* Caller holds xa_lock(&mm_s->links). */
+/*
+ * Take the links of [@start, @end) out: @park them (region tables only;
+ * parked entries stay), or clear the entries, parked ones included.
+ * Caller holds xa_lock(&mm_s->links); true if a TLB flush is due.
+ */
 static bool mshare_unlink_range(struct mshare_mm *mm_s, unsigned long start,
-				unsigned long end)
+				unsigned long end, bool park)
 {
-	struct mshare_table *table;
+	struct page *parking = mshare_parking_page();
 	unsigned long index;
 	bool flush = false;
+	void *entry;
 
-	xa_for_each_range(&mm_s->links, index, table, start >> PMD_SHIFT,
+	xa_for_each_range(&mm_s->links, index, entry, start >> PMD_SHIFT,
 			  (end - 1) >> PMD_SHIFT) {
-		flush |= mshare_unlink_one(mm_s->mn.mm, index << PMD_SHIFT,
-					   table->page);
-		__xa_erase(&mm_s->links, index);
-		atomic_long_dec(&table->region->nr_links);
+		struct mshare_table *table = xa_is_value(entry) ? NULL : entry;
+		struct page *page = table ? table->page : parking;
+		bool done;
+
+		if (park && !table)
+			continue;
+		done = mshare_unlink_one(mm_s->mn.mm, index << PMD_SHIFT, page,
+					 park ? parking : NULL);
+		flush |= done;
+		if (park && done)	/* replacing an entry allocates nothing */
+			__xa_store(&mm_s->links, index, MSHARE_PARKED,
+				   GFP_NOWAIT);
+		else
+			__xa_erase(&mm_s->links, index);
+		if (table)
+			atomic_long_dec(&table->region->nr_links);
 	}
 	return flush;
 }
@@ -127,11 +176,13 @@ static int mshare_mn_invalidate_range_start(struct mmu_notifier *mn,
 					    const struct mmu_notifier_range *range)
 {
 	struct mshare_mm *mm_s = to_mshare_mm(mn);
+	/* Only an unmap guarantees that no walker reads these entries. */
+	bool park = range->event != MMU_NOTIFY_UNMAP;
 	bool flush;
 
 	xa_lock(&mm_s->links);
 	mm_s->invalidating++;
-	flush = mshare_unlink_range(mm_s, range->start, range->end);
+	flush = mshare_unlink_range(mm_s, range->start, range->end, park);
 	xa_unlock(&mm_s->links);
 	if (flush)
 		mshare_flush_tlb_all_cpus();
@@ -157,7 +208,7 @@ static void mshare_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	bool flush;
 
 	xa_lock(&mm_s->links);
-	flush = mshare_unlink_range(mm_s, 0, ULONG_MAX);
+	flush = mshare_unlink_range(mm_s, 0, ULONG_MAX, false);
 	xa_unlock(&mm_s->links);
 	if (flush)
 		mshare_flush_tlb_all_cpus();
@@ -254,12 +305,21 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 	}
 	set = mshare_table_set(vmf->vma, state);
 	table = xa_load(&region->tables[set], chunk);
-	if (table || !vmf->prealloc_pte)
+	if (table)
 		goto out;
 
 	/* A table a destroyed region left, or the one the core prepared. */
 	table = mshare_table_pool_get();
 	if (!table) {
+		/*
+		 * The core prepares one for an empty entry only.  A parked
+		 * entry whose table a change of the chunk just took out (the
+		 * change clears such entries, but only after that) has none.
+		 */
+		if (!vmf->prealloc_pte) {
+			table = pmd_none(*vmf->pmd) ? NULL : ERR_PTR(-EAGAIN);
+			goto out;
+		}
 		table = kmalloc(sizeof(*table), GFP_KERNEL);
 		if (!table)
 			goto fail;
@@ -319,11 +379,16 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 		goto unlock;
 	}
 	ptl = pmd_lock(mm, vmf->pmd);
-	if (pmd_none(*vmf->pmd)) {
+	if (pmd_none(*vmf->pmd) ||
+	    mshare_pmd_is(*vmf->pmd, mshare_parking_page())) {
+		/*
+		 * Empty, or parked: the parking table has no entry, so a
+		 * walker that still reads through it finds nothing, and one
+		 * that reads the entry again finds the region table.
+		 */
 		pmd_populate(mm, vmf->pmd, table->page);
 		ret = MSHARE_LINKED;
-	} else if (pmd_present(*vmf->pmd) && !pmd_leaf(*vmf->pmd) &&
-		   pmd_page(*vmf->pmd) == table->page) {
+	} else if (mshare_pmd_is(*vmf->pmd, table->page)) {
 		ret = MSHARE_RETRY;	/* another thread linked it */
 	} else {
 		ret = MSHARE_FOREIGN;	/* a private table of this mm */
@@ -376,24 +441,62 @@ static bool mshare_may_drop_lock(struct vm_fault *vmf)
 	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
 }
 
+/*
+ * A parked entry with no table to link and none to build one from: clear
+ * it under mmap_lock for writing (no walker reads it then) and retry, so
+ * that the core prepares a table for the empty entry.
+ */
+static vm_fault_t mshare_unpark(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	unsigned long address = vmf->address & PMD_MASK;
+	struct vm_area_struct *vma;
+
+	mmgrab(mm);
+	msharefs_release_fault_lock(vmf);
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, address);
+	if (vma && mshare_is_window(vma) && vma->vm_private_data) {
+		struct mshare_mm *mm_s = to_mshare_mm(vma->vm_private_data);
+
+		msharefs_vma_start_write(vma);
+		xa_lock(&mm_s->links);
+		/* Clears a parked entry only: an empty one needs no flush. */
+		if (xa_is_value(xa_load(&mm_s->links, address >> PMD_SHIFT)))
+			mshare_unlink_range(mm_s, address, address + PMD_SIZE,
+					    false);
+		xa_unlock(&mm_s->links);
+	}
+	mmap_write_unlock(mm);
+	mmdrop(mm);
+	return VM_FAULT_RETRY;
+}
+
 static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 					 struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmu_notifier *mn = vma->vm_private_data;
+	pmd_t pmd = READ_ONCE(*vmf->pmd);
 	struct mshare_table *table;
 	unsigned long chunk;
+	vm_fault_t ret;
+	bool parked;
 	long gen;
 
+	/* Nothing must ever be added to the parking table. */
+	parked = mshare_pmd_is(pmd, mshare_parking_page());
 	if (!mn) {
 		if (mshare_may_drop_lock(vmf))
 			return mshare_register(vmf);
+		/* Only registered windows have links to park. */
+		if (parked)
+			return VM_FAULT_SIGBUS;
 		return mshare_pt_private_ops.fault(region, vmf);
 	}
 	chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
-	if (!pmd_none(*vmf->pmd)) {
-		pmd_t pmd = *vmf->pmd;
-
+	if (!pmd_none(pmd) && !parked) {
 		/*
 		 * Linked by another thread meanwhile (complete tables have no
 		 * empty entry to fault on): just retry the access.
@@ -405,7 +508,20 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 		return mshare_pt_private_ops.fault(region, vmf);
 	}
 
+	/* Links need somewhere to park first. */
+	ret = mshare_parking_prepare(vmf);
+	if (ret)
+		return ret;
 	table = mshare_get_table(region, chunk, vmf, &gen);
+	if (IS_ERR(table) && PTR_ERR(table) == -EAGAIN) {
+		if (mshare_may_drop_lock(vmf))
+			return mshare_unpark(vmf);
+		/*
+		 * GUP that cannot drop mmap_lock racing a change of this
+		 * granule (the change waits for that lock to clear the entry).
+		 */
+		return VM_FAULT_SIGBUS;
+	}
 	if (IS_ERR(table))
 		return PTR_ERR(table) == -EFAULT ? VM_FAULT_SIGSEGV :
 						   VM_FAULT_SIGBUS;
@@ -454,6 +570,41 @@ static void mshare_pt_shared_release(struct mshare_region *region)
 	}
 }
 
+/*
+ * Clear the links of @mm into chunks [@first, @end) of @region, parked
+ * ones included.  The caller holds @mm's mmap_lock for writing, so no
+ * walker of @mm reads those entries, and flushes the TLBs when told to.
+ */
+static bool mshare_pt_shared_unlink_mm(struct mshare_region *region,
+				       struct mm_struct *mm,
+				       unsigned long first, unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	bool flush = false;
+
+	for_each_vma(vmi, vma) {
+		struct mshare_mm *mm_s;
+
+		if (!mshare_is_window(vma) || !vma->vm_private_data ||
+		    vma->vm_file->f_mapping != region->mapping)
+			continue;
+		mm_s = to_mshare_mm(vma->vm_private_data);
+		xa_lock(&mm_s->links);
+		flush |= mshare_unlink_range(mm_s,
+					     vma->vm_start + (first << PMD_SHIFT),
+					     vma->vm_start + (end << PMD_SHIFT),
+					     false);
+		xa_unlock(&mm_s->links);
+	}
+	return flush;
+}
+
+void mshare_flush_tlb(void)
+{
+	mshare_flush_tlb_all_cpus();
+}
+
 void mshare_pt_shared_exit(void)
 {
 	/* Notifiers are freed asynchronously after their last put. */
@@ -465,4 +616,5 @@ const struct mshare_pt_ops mshare_pt_shared_ops = {
 	.open		= mshare_pt_shared_open,
 	.close		= mshare_pt_shared_close,
 	.release	= mshare_pt_shared_release,
+	.unlink_mm	= mshare_pt_shared_unlink_mm,
 };

@@ -36,6 +36,8 @@ void mshare_region_init(struct mshare_region *region,
 		xa_init(&region->tables[set]);
 	atomic_long_set(&region->nr_tables, 0);
 	atomic_long_set(&region->nr_links, 0);
+	mutex_init(&region->change_lock);
+	region->change_seq = 0;
 	mutex_init(&region->attach_lock);
 	INIT_LIST_HEAD(&region->attachers);
 	region->nr_attachers = 0;
@@ -151,12 +153,19 @@ bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags)
 	return state & MSHARE_CHUNK_PROT_MASK;
 }
 
+static void mshare_region_unlink_attachers(struct mshare_region *region,
+					   unsigned long first,
+					   unsigned long end);
+
 /*
- * Change chunks [@first, @end) for every attacher.  Under @table_lock: bump
- * the generation, record the new state, take the chunks' tables out of the
- * region and, with @drop_pages, their pages.  Then unmap the range from
- * every window: the notifier of each attached mm unlinks the tables there
- * and flushes every CPU's TLB, the core zaps what private tables map.
+ * Change chunks [@first, @end) for every attacher, one change at a time.
+ * Under @table_lock: bump the generation, record the new state, take the
+ * chunks' tables out of the region and, with @drop_pages, their pages.
+ * Then clear every attacher's links to them under its mmap_lock for
+ * writing: after that no walker of any attacher can still hold one of
+ * those tables, and a fault that looked before the change does not link
+ * one (generation).  Then unmap the range from every window: the core
+ * zaps what private tables map, and the notifiers park links made since.
  * A fault that found a page before it left the region holds the page lock
  * while it maps it, so clearing page->mapping under that lock and
  * unmapping again catches it.  Only then are the tables pooled and the
@@ -179,6 +188,7 @@ static int mshare_region_change(struct mshare_region *region,
 	long nr = 0;
 	int err;
 
+	mutex_lock(&region->change_lock);
 	mutex_lock(&region->table_lock);
 	if (how & MSHARE_REFUSE_HOLES) {
 		/* Only granules that are not in the default state have entries. */
@@ -186,6 +196,7 @@ static int mshare_region_change(struct mshare_region *region,
 		mt_for_each(&region->chunks, entry, chunk, end - 1) {
 			if (xa_to_value(entry) & MSHARE_CHUNK_HOLE) {
 				mutex_unlock(&region->table_lock);
+				mutex_unlock(&region->change_lock);
 				return -ENOMEM;
 			}
 		}
@@ -202,6 +213,7 @@ static int mshare_region_change(struct mshare_region *region,
 	if (err) {
 		/* Nothing known to have changed: leave tables and pages. */
 		mutex_unlock(&region->table_lock);
+		mutex_unlock(&region->change_lock);
 		return err;
 	}
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
@@ -223,6 +235,8 @@ static int mshare_region_change(struct mshare_region *region,
 	}
 	mutex_unlock(&region->table_lock);
 
+	if (!list_empty(&tables))
+		mshare_region_unlink_attachers(region, first, end);
 	unmap_mapping_range(region->mapping, (loff_t)first << PMD_SHIFT,
 			    (loff_t)(end - first) << PMD_SHIFT, 0);
 	if (nr) {
@@ -237,10 +251,9 @@ static int mshare_region_change(struct mshare_region *region,
 	}
 
 	/*
-	 * A fault of another process may still hold the PTE lock of a table
-	 * it reached before the unlink; spin_lock() is an RCU read-side
-	 * section (preemption off, or rcu_read_lock() on PREEMPT_RT): wait
-	 * for those before the tables are zeroed and reused.
+	 * Walkers that do not hold mmap_lock (6.12's per-VMA lock faults,
+	 * PTE-lock holders) reach a table inside an RCU read-side section:
+	 * wait for those too before the tables are zeroed and reused.
 	 */
 	if (!list_empty(&tables))
 		synchronize_rcu();
@@ -256,6 +269,7 @@ static int mshare_region_change(struct mshare_region *region,
 	atomic_long_sub(nr, &region->nr_pages);
 	msharefs_uncharge_pages(region->sbi, nr);
 	atomic_long_sub(nr, &msharefs_pages_alive);
+	mutex_unlock(&region->change_lock);
 	return 0;
 }
 
@@ -293,7 +307,55 @@ struct mshare_attacher {
 	struct list_head list;
 	struct mm_struct *mm;
 	unsigned long windows;
+	unsigned long change_seq;	/* the last change that visited it */
 };
+
+/*
+ * Clear every attacher's links into chunks [@first, @end) under its
+ * mmap_lock for writing (see mshare_region_change(); @change_lock held).
+ * An mm that attaches meanwhile is visited too; one whose users are gone
+ * is exiting and has no walker left, its notifier's release clears it.
+ */
+static void mshare_region_unlink_attachers(struct mshare_region *region,
+					   unsigned long first,
+					   unsigned long end)
+{
+	struct mshare_attacher *a;
+	struct mm_struct *mm;
+	unsigned long seq;
+	bool flush = false;
+
+	if (!region->pt_ops->unlink_mm)
+		return;
+	mutex_lock(&region->attach_lock);
+	seq = ++region->change_seq;
+	for (;;) {
+		mm = NULL;
+		list_for_each_entry(a, &region->attachers, list) {
+			if (a->change_seq != seq) {
+				a->change_seq = seq;
+				mm = a->mm;
+				mmgrab(mm);
+				break;
+			}
+		}
+		mutex_unlock(&region->attach_lock);
+		if (!mm)
+			break;
+		if (mmget_not_zero(mm)) {
+			mmap_write_lock(mm);
+			flush |= region->pt_ops->unlink_mm(region, mm, first,
+							   end);
+			mmap_write_unlock(mm);
+			mmput(mm);
+		}
+		mmdrop(mm);
+		cond_resched();
+		mutex_lock(&region->attach_lock);
+	}
+	if (flush)
+		mshare_flush_tlb();
+}
 
 static int mshare_attach_add(struct mshare_region *region,
 			     struct mm_struct *mm, gfp_t gfp)
@@ -313,6 +375,7 @@ static int mshare_attach_add(struct mshare_region *region,
 	}
 	new->mm = mm;
 	new->windows = 1;
+	new->change_seq = 0;
 	list_add_tail(&new->list, &region->attachers);
 	region->nr_attachers++;
 	new = NULL;
