@@ -51,19 +51,10 @@ set -eu
 # packaged series is the one its meta package depends on; without the meta
 # package, the newest headers of the series (and flavour) under /usr/src.
 SERIES='6.1 linux-headers-amd64 -
-6.12 linux-headers-6.12-amd64 bookworm-backports'
-# The PREEMPT_RT flavours and the debug kernel join the matrix with
-# LIBMSHARE_FULL_MATRIX=1 (in tools/setup's and meson setup's environment).
-# Not by default yet: with split page-table locks allocated separately,
-# a page-table walker of one thread (mincore) that races another thread's
-# MADV_DONTNEED, whose notifier unlinks a region table under mmap_lock for
-# reading, takes a NULL lock (issue 6 notes).
-if [ "${LIBMSHARE_FULL_MATRIX:-0}" = 1 ]; then
-	SERIES="$SERIES
+6.12 linux-headers-6.12-amd64 bookworm-backports
 6.1-rt linux-headers-rt-amd64 -
 6.12-rt linux-headers-6.12-rt-amd64 bookworm-backports
-debug debug-kernel.sh -"
-fi
+debug debug-kernel.sh -'
 
 EXTRA_MODULES='drivers/block/brd'
 
