@@ -147,13 +147,18 @@ vm_fault_t mshare_parking_prepare(struct vm_fault *vmf)
 	return VM_FAULT_NOPAGE;
 }
 
-/* Unload: no window, so no PMD entry, is left to point at it. */
+/*
+ * Unload: no window, so no PMD entry, is left to point at it; entries
+ * relinked from it were not flushed, so no CPU may still cache a way
+ * through it when it goes back to the core.
+ */
 void mshare_parking_release(void)
 {
 	struct mshare_table *parking = mshare_parking;
 
 	if (parking) {
 		mshare_parking = NULL;
+		mshare_flush_tlb();
 		mshare_table_pool_put(parking);
 	}
 }

@@ -387,7 +387,7 @@ static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 		 * that reads the entry again finds the region table.
 		 */
 		pmd_populate(mm, vmf->pmd, table->page);
-		ret = MSHARE_LINKED;
+		ret = MSHARE_LINKED;	/* a way cached through it only faults */
 	} else if (mshare_pmd_is(*vmf->pmd, table->page)) {
 		ret = MSHARE_RETRY;	/* another thread linked it */
 	} else {
@@ -451,6 +451,7 @@ static vm_fault_t mshare_unpark(struct vm_fault *vmf)
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	unsigned long address = vmf->address & PMD_MASK;
 	struct vm_area_struct *vma;
+	bool flush = false;
 
 	mmgrab(mm);
 	msharefs_release_fault_lock(vmf);
@@ -462,13 +463,16 @@ static vm_fault_t mshare_unpark(struct vm_fault *vmf)
 
 		msharefs_vma_start_write(vma);
 		xa_lock(&mm_s->links);
-		/* Clears a parked entry only: an empty one needs no flush. */
+		/* A parked entry only: a region table linked meanwhile stays. */
 		if (xa_is_value(xa_load(&mm_s->links, address >> PMD_SHIFT)))
-			mshare_unlink_range(mm_s, address, address + PMD_SIZE,
-					    false);
+			flush = mshare_unlink_range(mm_s, address,
+						    address + PMD_SIZE, false);
 		xa_unlock(&mm_s->links);
 	}
 	mmap_write_unlock(mm);
+	/* No CPU may cache the way through the parking table once it goes. */
+	if (flush)
+		mshare_flush_tlb_all_cpus();
 	mmdrop(mm);
 	return VM_FAULT_RETRY;
 }
