@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -472,18 +473,27 @@ int run_prog(char *const argv[], char *out, size_t outlen)
 
 /* ---- address space ---- */
 
-void *reserve_aligned(size_t len)
+void *reserve_aligned_or_null(size_t len)
 {
 	size_t total = len + GRANULE;
 	char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	char *a;
 
-	CHECK(p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return NULL;
 	a = (char *)(((uintptr_t)p + GRANULE - 1) & ~(uintptr_t)(GRANULE - 1));
 	if (a > p)
 		munmap(p, (size_t)(a - p));
 	if (a + len < p + total)
 		munmap(a + len, (size_t)(p + total - (a + len)));
+	return a;
+}
+
+void *reserve_aligned(size_t len)
+{
+	void *a = reserve_aligned_or_null(len);
+
+	CHECK(a != NULL);
 	return a;
 }
 
@@ -699,4 +709,34 @@ long pool_drain_here(void)
 	CHECK(unlink(name) == 0);
 	CHECK(close(fd) == 0);
 	return tables_pooled();
+}
+
+/* ---- a second msharefs instance ---- */
+
+char m2[64];
+bool m2_mounted;
+
+static void mount2_cleanup(void)
+{
+	if (m2_mounted)
+		umount2(m2, MNT_DETACH);
+	if (m2[0])
+		rmdir(m2);
+}
+
+void mount2_dir(void)
+{
+	snprintf(m2, sizeof(m2), "/tmp/%s-m2-XXXXXX", live_name);
+	CHECK(mkdtemp(m2) != NULL);
+	live_atexit(mount2_cleanup);
+}
+
+const char *p2(const char *name)
+{
+	static char buf[4][128];
+	static int n;
+	char *b = buf[n++ & 3];
+
+	snprintf(b, 128, "%s/%s", m2, name);
+	return b;
 }

@@ -166,6 +166,8 @@ long now_ms(void);
 
 /* An anonymous PROT_NONE reservation of len bytes at a 2 MiB aligned address. */
 void *reserve_aligned(size_t len);
+/* The same, NULL if mmap fails (reserve_aligned() fails the test). */
+void *reserve_aligned_or_null(size_t len);
 /* Whether /proc/self/maps has a mapping exactly [start, start + len). */
 bool maps_has(const void *start, size_t len);
 /* Whether any mapping intersects [start, start + len). */
@@ -226,4 +228,15 @@ uint64_t pattern_word(uint64_t seed, size_t i);
  */
 long tables_pooled(void);
 long pool_drain_here(void);
+/*
+ * A second msharefs instance.  mount2_dir() makes its directory, m2
+ * ("/tmp/<test>-m2-XXXXXX"); the test mounts msharefs there and keeps
+ * m2_mounted up to date.  At exit an instance still mounted is detached and
+ * the directory (unless m2 was emptied) removed.  p2(name): a path in it
+ * (four buffers in turn).
+ */
+extern char m2[64];
+extern bool m2_mounted;
+void mount2_dir(void);
+const char *p2(const char *name);
 #endif /* LIVE_COMMON_H */

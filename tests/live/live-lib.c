@@ -21,16 +21,6 @@
 #define SZ (4 * MIB)
 #define RW (PROT_READ | PROT_WRITE)
 
-static char m2[64];
-
-static void cleanup_m2(void)
-{
-	if (m2[0]) {
-		umount2(m2, MNT_DETACH);
-		rmdir(m2);
-	}
-}
-
 /* ---- re-exec'd modes, with LIBMSHARE_MOUNT set by the parent ---- */
 
 static int mode_tmpfs(void)
@@ -267,26 +257,21 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- LIBMSHARE_MOUNT: a second msharefs mount ---- */
-	snprintf(m2, sizeof(m2), "/tmp/live-lib-m2-XXXXXX");
-	CHECK(mkdtemp(m2) != NULL);
-	live_atexit(cleanup_m2);
+	mount2_dir();
 	CHECK(mount("none", m2, "msharefs", 0, NULL) == 0);
+	m2_mounted = true;
 	st_child = reexec("msharefs", m2);
 	CHECKF(st_child == 0, "LIBMSHARE_MOUNT=%s (msharefs): status %d", m2, st_child);
 	CHECK(!exists(mpath("over")));
-	{
-		char p[128];
-
-		snprintf(p, sizeof(p), "%s/over", m2);
-		CHECK(stat(p, &st) == 0 && st.st_size == (off_t)SZ);
-		fd = EXPECT_OK(open(p, O_RDONLY));
-		w = raw_attach(fd, SZ, PROT_READ);
-		CHECK(verify_pattern(w, SZ, 3) == -1);
-		CHECK(munmap(w, SZ) == 0);
-		close(fd);
-		CHECK(unlink(p) == 0);
-	}
+	CHECK(stat(p2("over"), &st) == 0 && st.st_size == (off_t)SZ);
+	fd = EXPECT_OK(open(p2("over"), O_RDONLY));
+	w = raw_attach(fd, SZ, PROT_READ);
+	CHECK(verify_pattern(w, SZ, 3) == -1);
+	CHECK(munmap(w, SZ) == 0);
+	close(fd);
+	CHECK(unlink(p2("over")) == 0);
 	CHECK(umount(m2) == 0);
+	m2_mounted = false;
 	CHECK(rmdir(m2) == 0);
 	m2[0] = 0;
 

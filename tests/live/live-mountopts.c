@@ -32,27 +32,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-static char m2[64];
-static bool mounted;
-
-static void cleanup(void)
-{
-	if (mounted)
-		umount2(m2, MNT_DETACH);
-	if (m2[0])
-		rmdir(m2);
-}
-
-static const char *p2(const char *name)
-{
-	static char buf[4][128];
-	static int n;
-	char *b = buf[n++ & 3];
-
-	snprintf(b, 128, "%s/%s", m2, name);
-	return b;
-}
-
 static long pages(unsigned long bytes)
 {
 	return (long)(bytes / (unsigned long)page_size());
@@ -79,14 +58,14 @@ static void do_mount(const char *opts)
 {
 	CHECKF(mount("none", m2, MSHAREFS_FSTYPE, 0, opts) == 0,
 	       "mount -o %s", opts ? opts : "(none)");
-	mounted = true;
+	m2_mounted = true;
 	CHECK(is_mounted());
 }
 
 static void do_umount(void)
 {
 	CHECK(umount(m2) == 0);
-	mounted = false;
+	m2_mounted = false;
 	CHECK(!is_mounted());
 }
 
@@ -556,9 +535,7 @@ static void fault_limit(void)
 int main(void)
 {
 	live_init("live-mountopts");
-	snprintf(m2, sizeof(m2), "/tmp/live-mountopts-XXXXXX");
-	CHECK(mkdtemp(m2) != NULL);
-	live_atexit(cleanup);
+	mount2_dir();
 
 	bad_options();
 	root_options();

@@ -38,16 +38,6 @@ struct want {
 	unsigned long attachers, windows, pages, tables, links;
 };
 
-static char m2[64];
-static bool m2_mounted;
-
-static void cleanup(void)
-{
-	if (m2_mounted)
-		umount2(m2, MNT_DETACH);
-	if (m2[0])
-		rmdir(m2);
-}
 
 static void region_stat(int fd, struct msharefs_region_stat *st)
 {
@@ -294,7 +284,6 @@ int main(void)
 	CHECK(run_child(no_mount_child, NULL) == 0);
 
 	live_init("live-stat");
-	live_atexit(cleanup);
 
 	/* An empty mount; the module's version. */
 	rootfd = EXPECT_OK(open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -436,8 +425,7 @@ int main(void)
 	expect_fs(rootfd, 0, &w);
 
 	/* A second mount has totals of its own. */
-	snprintf(m2, sizeof(m2), "/tmp/live-stat-%d", (int)getpid());
-	CHECK(mkdir(m2, 0755) == 0);
+	mount2_dir();
 	CHECK(mount("none", m2, MSHAREFS_FSTYPE, 0, NULL) == 0);
 	m2_mounted = true;
 	close(raw_create("one", GRANULE));

@@ -28,22 +28,12 @@
 #define PS	4096L
 
 static char tool_path[PATH_MAX];
-static char m2[64];
-static bool m2_mounted;
 
 static struct {
 	int status;
 	char out[32768];
 	char err[8192];
 } R;
-
-static void cleanup(void)
-{
-	if (m2_mounted)
-		umount2(m2, MNT_DETACH);
-	if (m2[0])
-		rmdir(m2);
-}
 
 static void find_tool(void)
 {
@@ -58,28 +48,6 @@ static void find_tool(void)
 		 bindir());
 	CHECKF(access(tool_path, X_OK) == 0, "no mshare binary in %s",
 	       bindir());
-}
-
-static void slurp_fd(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-	char sink[512];
-
-	for (;;) {
-		if (n + 1 < len)
-			r = read(fd, buf + n, len - 1 - n);
-		else
-			r = read(fd, sink, sizeof(sink));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (n + 1 < len)
-			n += (size_t)r;
-	}
-	buf[n] = '\0';
-	close(fd);
 }
 
 /*
@@ -116,8 +84,8 @@ static int tool(uid_t uid, const char *env, ...)
 	close(out[1]);
 	close(err[1]);
 	/* Both outputs are far below a pipe's capacity: read one, then the other. */
-	slurp_fd(out[0], R.out, sizeof(R.out));
-	slurp_fd(err[0], R.err, sizeof(R.err));
+	read_all(out[0], R.out, sizeof(R.out));
+	read_all(err[0], R.err, sizeof(R.err));
 	R.status = wait_status(pid);
 	fprintf(stderr, "  $ %s%s%smshare", env ? env : "", env ? " " : "",
 		uid ? "(as nobody) " : "");
@@ -565,8 +533,7 @@ static void other_mounts(void)
 	expect_fail(__LINE__, 1, "mshare: ls: LIBMSHARE_MOUNT=/nonexistent is not an msharefs mount\n");
 
 	/* Another msharefs mount: its own regions and totals. */
-	snprintf(m2, sizeof(m2), "/tmp/live-tool-%d", (int)getpid());
-	CHECK(mkdir(m2, 0755) == 0);
+	mount2_dir();
 	CHECK(mount("none", m2, MSHAREFS_FSTYPE, 0, NULL) == 0);
 	m2_mounted = true;
 	close(raw_create("main-only", GRANULE));
@@ -594,7 +561,6 @@ int main(void)
 	struct agent ag[3];
 
 	live_init("live-tool");
-	live_atexit(cleanup);
 	find_tool();
 
 	help_and_usage();

@@ -21,34 +21,14 @@
 #define SZ (4 * MIB)
 #define RW (PROT_READ | PROT_WRITE)
 
-static char m2[64];
-static bool mounted;
 static int to_child[2];
-
-static void cleanup(void)
-{
-	if (mounted)
-		umount2(m2, MNT_DETACH);
-	if (m2[0])
-		rmdir(m2);
-}
-
-static const char *p2(const char *name)
-{
-	static char buf[2][128];
-	static int n;
-	char *b = buf[n++ & 1];
-
-	snprintf(b, 128, "%s/%s", m2, name);
-	return b;
-}
 
 static void do_mount(void)
 {
 	struct statfs sf;
 
 	CHECK(mount("none", m2, MSHAREFS_FSTYPE, 0, NULL) == 0);
-	mounted = true;
+	m2_mounted = true;
 	CHECK(statfs(m2, &sf) == 0 && sf.f_type == MSHAREFS_MAGIC);
 	CHECK(used_pages(m2) == 0);
 }
@@ -58,7 +38,7 @@ static void do_umount(void)
 	struct statfs sf;
 
 	CHECK(umount(m2) == 0);
-	mounted = false;
+	m2_mounted = false;
 	CHECK(statfs(m2, &sf) == 0 && sf.f_type != MSHAREFS_MAGIC);
 }
 
@@ -80,9 +60,7 @@ int main(void)
 	pid_t pid;
 
 	live_init("live-umount");
-	snprintf(m2, sizeof(m2), "/tmp/live-umount-XXXXXX");
-	CHECK(mkdtemp(m2) != NULL);
-	live_atexit(cleanup);
+	mount2_dir();
 	do_mount();
 
 	/* ---- the second instance has its own mshare_info ---- */

@@ -233,23 +233,6 @@ static void worker_signals(void)
 	signal(SIGALRM, SIG_DFL);
 }
 
-/* An aligned PROT_NONE reservation of len bytes; NULL on failure. */
-static char *reserve(size_t len)
-{
-	size_t total = len + GRANULE;
-	char *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = (char *)(((uintptr_t)p + GRANULE - 1) & ~(uintptr_t)(GRANULE - 1));
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (a + len < p + total)
-		munmap(a + len, (size_t)(p + total - (a + len)));
-	return a;
-}
-
 static void w_rw(const struct cmd *c, struct reply *r, bool write)
 {
 	char *base = waddr[c->win] + (size_t)c->g * GRANULE;
@@ -475,7 +458,7 @@ static void w_do(const struct cmd *c, int passed, struct reply *r, bool *noreply
 		int flags = c->flags;
 
 		if (c->variant != MV_ANY) {
-			res = reserve(c->a + GRANULE);
+			res = reserve_aligned_or_null(c->a + GRANULE);
 			if (!res) {
 				r->ret = -1;
 				r->err = errno;
