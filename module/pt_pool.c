@@ -158,7 +158,7 @@ void mshare_parking_release(void)
 
 	if (parking) {
 		mshare_parking = NULL;
-		mshare_flush_tlb();
+		mshare_flush_tlb_all_cpus();
 		mshare_table_pool_put(parking);
 	}
 }

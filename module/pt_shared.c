@@ -83,7 +83,7 @@ static void mshare_flush_tlb_local(void *unused)
  * flush_tlb_mm_range() is not exported; a PMD entry that changed must also
  * leave the paging-structure caches, so flush everything everywhere.
  */
-static void mshare_flush_tlb_all_cpus(void)
+void mshare_flush_tlb_all_cpus(void)
 {
 	on_each_cpu(mshare_flush_tlb_local, NULL, 1);
 }
@@ -602,11 +602,6 @@ static bool mshare_pt_shared_unlink_mm(struct mshare_region *region,
 		xa_unlock(&mm_s->links);
 	}
 	return flush;
-}
-
-void mshare_flush_tlb(void)
-{
-	mshare_flush_tlb_all_cpus();
 }
 
 void mshare_pt_shared_exit(void)

@@ -354,7 +354,7 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 		mutex_lock(&region->attach_lock);
 	}
 	if (flush)
-		mshare_flush_tlb();
+		mshare_flush_tlb_all_cpus();
 }
 
 static int mshare_attach_add(struct mshare_region *region,
