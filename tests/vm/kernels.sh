@@ -1,20 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Kernel releases for the live suite and where their images are cached.
+# Kernel releases for the live suite and where they are cached.
 #
 #   kernels.sh list [RELEASE...]   releases to test, one per line: the
 #                                  arguments if any (meson option
 #                                  live_kernels), else one release per
-#                                  kernel series (see `series`) that is
-#                                  there: headers under /usr/src, or for
-#                                  the debug kernel a current build
+#                                  kernel series (see `series`): the newest
+#                                  complete one in the cache (image and
+#                                  build tree), or for the debug kernel a
+#                                  current build
 #   kernels.sh series              the default matrix, one series a line:
-#                                  NAME SOURCE APT-TARGET-RELEASE; SOURCE is
-#                                  a headers meta package (tools/setup
-#                                  installs it, with apt-get -t TARGET
-#                                  unless it is -) or debug-kernel.sh (built
-#                                  by tests/vm/debug-kernel.sh)
+#                                  NAME KIND HEADERS-PACKAGE-REGEX; KIND is
+#                                  deb (Debian packages: tools/setup takes
+#                                  the newest headers package apt knows
+#                                  whose name matches, and its image) or
+#                                  debug (built by tests/vm/debug-kernel.sh)
+#   kernels.sh release-regex NAME  the releases of series NAME (an ERE)
+#   kernels.sh series-of RELEASE   the series RELEASE belongs to (or nothing)
 #   kernels.sh missing             the series `list` finds no release for,
 #                                  as NAME<tab>WHY, none if complete
 #   kernels.sh image RELEASE       path of the cached vmlinuz; fails if missing
@@ -31,30 +34,31 @@
 #                                  kernels, else 1 (run-vm.sh scales its
 #                                  default timeouts by it and passes it to
 #                                  the tests as MSHARE_SLOWDOWN)
-#   kernels.sh cache-dir           the image cache directory
+#   kernels.sh cache-dir           the kernel cache directory
 #
-# Images are fetched by tools/setup into
-# ${XDG_CACHE_HOME:-$HOME/.cache}/libmshare/kernels/<release>/vmlinuz, the
-# extra modules (decompressed) next to it as <name>.ko; a module the package
-# does not have is listed with the reason in <release>/missing-modules.
-# The debug kernel is built there too, its tree (the KDIR) in
-# <release>/build (see debug-kernel.sh).
-# (LIBMSHARE_KERNEL_CACHE overrides the directory.)
+# Everything lives in ${XDG_CACHE_HOME:-$HOME/.cache}/libmshare/kernels/
+# <release>/ (LIBMSHARE_KERNEL_CACHE overrides the directory), put there by
+# tools/setup, never installed on the host: vmlinuz, config, System.map and
+# the extra modules (decompressed, <name>.ko; one the package does not have
+# is listed with the reason in missing-modules) from the linux-image
+# package, and build/, the module's KDIR.  For a Debian kernel build/ is a
+# link into headers/, where the linux-headers, linux-headers-*-common and
+# linux-kbuild packages are extracted (dpkg-deb -x); for the debug kernel
+# it is the kernel tree itself (see debug-kernel.sh).
 set -eu
 
-# The default matrix: Debian 12's own kernel (6.1, through
-# linux-headers-amd64) and 6.12 (linux-headers-6.12-amd64, installed with
-# -t bookworm-backports; apt takes it from bookworm-security when that has
-# the newer one), the PREEMPT_RT flavour of both (same source packages and
-# releases, -rt-amd64), and the debug kernel built from linux-source-6.1
-# (debug-kernel.sh: KASAN, lockdep, kmemleak...).  The release of a
-# packaged series is the one its meta package depends on; without the meta
-# package, the newest headers of the series (and flavour) under /usr/src.
-SERIES='6.1 linux-headers-amd64 -
-6.12 linux-headers-6.12-amd64 bookworm-backports
-6.1-rt linux-headers-rt-amd64 -
-6.12-rt linux-headers-6.12-rt-amd64 bookworm-backports
-debug debug-kernel.sh -'
+# The default matrix: Debian 12's own kernel (6.1), 6.12 (built for
+# bookworm: bookworm-security and bookworm-backports carry it), the
+# PREEMPT_RT flavour of both (same source packages and releases, -rt-amd64),
+# and the debug kernel built from linux-source-6.1 (debug-kernel.sh: KASAN,
+# lockdep, kmemleak...).  The release of a packaged series is the newest
+# whose headers package apt knows (tools/setup) and, for the tests, the
+# newest in the cache: "the current release", whatever its number.
+SERIES='6.1 deb ^linux-headers-6[.]1[.]0-[0-9]+-amd64$
+6.12 deb ^linux-headers-6[.]12[.][0-9]+[+]deb12-amd64$
+6.1-rt deb ^linux-headers-6[.]1[.]0-[0-9]+-rt-amd64$
+6.12-rt deb ^linux-headers-6[.]12[.][0-9]+[+]deb12-rt-amd64$
+debug debug -'
 
 EXTRA_MODULES='drivers/block/brd'
 
@@ -76,51 +80,51 @@ cache_dir() {
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-# series_release NAME META: e.g. 6.1 linux-headers-amd64 -> 6.1.0-56-amd64,
-# 6.1-rt linux-headers-rt-amd64 -> 6.1.0-56-rt-amd64; nothing if missing.
+# release_regex NAME: the releases of a packaged series, from its headers
+# package regex (linux-headers-6.1.0-57-amd64 -> 6.1.0-57-amd64).
+release_regex() {
+	printf '%s\n' "$SERIES" | awk -v n="$1" '$1 == n && $2 == "deb" { print $3 }' |
+		sed 's/^\^linux-headers-/^/'
+}
+
+# complete RELEASE: image and build tree cached.
+complete() {
+	[ -s "$(cache_dir)/$1/vmlinuz" ] && [ -f "$(cache_dir)/$1/build/Module.symvers" ]
+}
+
+# series_release NAME KIND: the newest complete release of the series in the
+# cache; nothing if none.
 series_release() {
-	if [ "$2" = debug-kernel.sh ]; then
+	if [ "$2" = debug ]; then
 		"$here/debug-kernel.sh" status 2>/dev/null && "$here/debug-kernel.sh" release
 		return 0
 	fi
-	case $1 in
-	*-rt) ver=${1%-rt} flavour=rt-amd64 ;;
-	*) ver=$1 flavour=amd64 ;;
-	esac
-	deps=$(dpkg-query -W -f='${Depends}' "$2" 2>/dev/null || true)
-	for rel in $(printf '%s\n' "$deps" | tr ',|' '\n' |
-		sed -n "s/^ *linux-headers-\([^ ]*-$flavour\).*/\1/p"); do
-		if [ -d "/usr/src/linux-headers-$rel" ]; then
+	re=$(release_regex "$1")
+	[ -d "$(cache_dir)" ] || return 0
+	for rel in $(ls "$(cache_dir)" | grep -E "$re" | sort -V -r); do
+		if complete "$rel"; then
 			echo "$rel"
 			return 0
 		fi
 	done
-	# Not installed through the meta package: the newest headers of the
-	# series whose flavour is exactly this one (6.1.0-56-amd64, not
-	# 6.1.0-56-rt-amd64 or -cloud-amd64).
-	for d in "/usr/src/linux-headers-$ver".*-"$flavour"; do
-		[ -d "$d" ] || continue
-		rel=${d#/usr/src/linux-headers-}
-		printf '%s\n' "${rel%-"$flavour"}" | grep -Eq '^[0-9][^-]*(-[0-9]+)?$' && echo "$rel"
-	done | sort -V | tail -n 1
 }
 
-# why_missing NAME META: what to do about a series without a release.
+# why_missing NAME KIND: what to do about a series without a release.
 why_missing() {
-	if [ "$2" = debug-kernel.sh ]; then
+	if [ "$2" = debug ]; then
 		"$here/debug-kernel.sh" status 2>&1 | sed 's/^debug-kernel.sh: //' | head -n 1
 	else
-		echo "no kernel headers: $2 is not installed (run tools/setup)"
+		echo "no kernel of the series in $(cache_dir) (run tools/setup)"
 	fi
 }
 
 default_list() { # prints "found RELEASE" or "missing NAME<tab>WHY" per series
-	printf '%s\n' "$SERIES" | while read -r name meta _; do
-		rel=$(series_release "$name" "$meta")
+	printf '%s\n' "$SERIES" | while read -r name kind _; do
+		rel=$(series_release "$name" "$kind")
 		if [ -n "$rel" ]; then
 			echo "found $rel"
 		else
-			printf 'missing %s\t%s\n' "$name" "$(why_missing "$name" "$meta")"
+			printf 'missing %s\t%s\n' "$name" "$(why_missing "$name" "$kind")"
 		fi
 	done
 }
@@ -137,6 +141,20 @@ list)
 	;;
 series)
 	printf '%s\n' "$SERIES"
+	;;
+release-regex)
+	[ $# -eq 1 ] || { echo "usage: $0 release-regex NAME" >&2; exit 2; }
+	release_regex "$1"
+	;;
+series-of)
+	[ $# -eq 1 ] || { echo "usage: $0 series-of RELEASE" >&2; exit 2; }
+	printf '%s\n' "$SERIES" | while read -r name kind _; do
+		[ "$kind" = deb ] || continue
+		if printf '%s\n' "$1" | grep -Eq "$(release_regex "$name")"; then
+			echo "$name"
+			break
+		fi
+	done
 	;;
 missing)
 	default_list | sed -n 's/^missing //p'
@@ -173,10 +191,11 @@ modules)
 	;;
 kdir)
 	[ $# -eq 1 ] || { echo "usage: $0 kdir RELEASE" >&2; exit 2; }
-	for d in "/usr/src/linux-headers-$1" "/lib/modules/$1/build" "$(cache_dir)/$1/build"; do
+	# The cache first (tools/setup), then headers installed on this host.
+	for d in "$(cache_dir)/$1/build" "/usr/src/linux-headers-$1" "/lib/modules/$1/build"; do
 		if [ -f "$d/Makefile" ]; then echo "$d"; exit 0; fi
 	done
-	echo "kernels.sh: no kernel headers for $1 (install linux-headers-$1, or build it: run tools/setup)" >&2
+	echo "kernels.sh: no kernel headers for $1 (run tools/setup $1)" >&2
 	exit 1
 	;;
 cache-dir)
@@ -194,7 +213,7 @@ slowdown)
 	fi
 	;;
 *)
-	echo "usage: $0 list [RELEASE...] | series | missing | image RELEASE | modules RELEASE | extra-modules | kdir RELEASE | slowdown RELEASE | cache-dir" >&2
+	echo "usage: $0 list [RELEASE...] | series | release-regex NAME | series-of RELEASE | missing | image RELEASE | modules RELEASE | extra-modules | kdir RELEASE | slowdown RELEASE | cache-dir" >&2
 	exit 2
 	;;
 esac
