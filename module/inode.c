@@ -257,8 +257,21 @@ static long msharefs_fallocate(struct file *file, int mode, loff_t offset,
 	return err;
 }
 
+/*
+ * Opening a region is a process context with no mm or filesystem lock
+ * held (the parent's lock is dropped before ->open): hand back the tables
+ * that regions destroyed at exit or umount left in the pool, so that they
+ * wait there only until the next open, not the next destruction.
+ */
+static int msharefs_region_open(struct inode *inode, struct file *file)
+{
+	mshare_table_pool_drain();
+	return 0;
+}
+
 /* No read/write: region contents are reached by attaching (EINVAL). */
 static const struct file_operations msharefs_region_fops = {
+	.open			= msharefs_region_open,
 	.mmap			= mshare_region_mmap,
 	.get_unmapped_area	= mshare_region_get_unmapped_area,
 	.fallocate		= msharefs_fallocate,

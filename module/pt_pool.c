@@ -18,9 +18,10 @@
  *
  * That needs a process context with an mm and no mm or filesystem lock
  * held: the module does it when a region is destroyed by a process (the
- * usual unlink or last close), and drains what is left at module unload
- * (rmmod is such a process).  Tables of regions destroyed elsewhere (at
- * exit, umount, by a kernel thread) wait in the pool until then.  The one
+ * usual unlink or last close), when a process opens a region, and drains
+ * what is left at module unload (rmmod is such a process).  Tables of
+ * regions destroyed elsewhere (at exit, umount, by a kernel thread) wait
+ * in the pool until the next of these.  The one
  * way it can go wrong: another thread of the process unmapping the
  * temporary mapping and mapping anonymous memory at the same place in the
  * few microseconds between; its memory is then unmapped.  A thread that

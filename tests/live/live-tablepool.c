@@ -6,10 +6,10 @@
  * - A region whose last holder is killed is destroyed with no mm: its
  *   tables wait in the pool (MSHAREFS_GET_FS_STAT pt_pooled), still
  *   counted in /proc/meminfo PageTables.
- * - A new region takes its tables from the pool first.
- * - The next region destroyed by a process (unlink + close) hands the
- *   whole pool back: pt_pooled 0, PageTables back to the baseline, and no
- *   temporary mapping left in that process.
+ * - A region's new tables come from the pool first.
+ * - The next open of a region, or the next region destroyed by a process
+ *   (unlink + close), hands the whole pool back: pt_pooled 0, PageTables
+ *   back to the baseline, and no temporary mapping left in that process.
  * - A process with mlockall(MCL_FUTURE) never hosts the hand-back.
  * - Four processes creating and destroying regions at once while another
  *   one keeps killing last holders: everything comes back.
@@ -152,25 +152,34 @@ int main(void)
 	pt0 = meminfo_quiet_kib("PageTables");
 	maps0 = maps_lines();
 
-	/* The last holder is killed: no mm to hand tables back through. */
-	killed_last_holder("a", 8);
-	CHECK(wait_used_pages(MNT, used0) == used0);
-	CHECKF((p = pooled()) == 8, "pool after the killed holder: %ld, want 8", p);
-	pt_pooled = meminfo_quiet_kib("PageTables");
-	fprintf(stderr, "  8 tables pooled: PageTables %+ld KiB\n", pt_pooled - pt0);
-
-	/* A new region takes its tables from the pool. */
+	/*
+	 * The last holder is killed: no mm to hand tables back through.
+	 * (Region b is opened before: an open hands the pool back.)
+	 */
 	{
-		int fd = raw_create("b", 2 * GRANULE);
-		char *w = raw_attach(fd, 2 * GRANULE, RW);
+		int fd = raw_create("b", 2 * GRANULE), fd2;
+		char *w;
 
+		killed_last_holder("a", 8);
+		CHECK(wait_used_pages(MNT, used0) == used0);
+		CHECKF((p = pooled()) == 8, "pool after the killed holder: %ld, want 8", p);
+		pt_pooled = meminfo_quiet_kib("PageTables");
+		fprintf(stderr, "  8 tables pooled: PageTables %+ld KiB\n", pt_pooled - pt0);
+
+		/* Region b's tables come from the pool. */
+		w = raw_attach(fd, 2 * GRANULE, RW);
 		w[0] = 1;
 		w[GRANULE] = 1;
 		CHECK(region_tables(fd) == 2);
 		CHECKF((p = pooled()) == 6, "pool after reuse: %ld, want 6", p);
 		CHECK(munmap(w, 2 * GRANULE) == 0);
+
+		/* An open hands the pool back. */
+		fd2 = EXPECT_OK(open(mpath("b"), O_RDONLY));
+		CHECKF((p = pooled()) == 0, "pool after an open here: %ld", p);
+		CHECK(close(fd2) == 0);
 		CHECK(close(fd) == 0);
-		/* Destroyed here: the whole pool goes back. */
+		/* Destroyed here: its own two tables go back too. */
 		CHECK(unlink(mpath("b")) == 0);
 	}
 	CHECKF((p = pooled()) == 0, "pool after a destruction here: %ld", p);
