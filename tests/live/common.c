@@ -600,13 +600,14 @@ long meminfo_kib(const char *key)
 	}
 }
 
-long meminfo_quiet_kib(const char *key)
+/* rd(key) once it has not changed for 0.5 s (at most 3 s). */
+static long read_quiet(long (*rd)(const char *), const char *key)
 {
-	long v = meminfo_kib(key), since = now_ms(), end = since + 3000, n;
+	long v = rd(key), since = now_ms(), end = since + 3000, n;
 
 	while (now_ms() < end) {
 		usleep(50000);
-		n = meminfo_kib(key);
+		n = rd(key);
 		if (n != v) {
 			v = n;
 			since = now_ms();
@@ -615,6 +616,11 @@ long meminfo_quiet_kib(const char *key)
 		}
 	}
 	return v;
+}
+
+long meminfo_quiet_kib(const char *key)
+{
+	return read_quiet(meminfo_kib, key);
 }
 
 void klog_mark(const char *fmt, ...)
@@ -709,6 +715,30 @@ long pool_drain_here(void)
 	CHECK(unlink(name) == 0);
 	CHECK(close(fd) == 0);
 	return tables_pooled();
+}
+
+long pt_unpooled_kib(void)
+{
+	long kib_per_table = page_size() / 1024;
+
+	for (;;) {
+		long pooled = tables_pooled();
+		long pt = meminfo_kib("PageTables");
+
+		if (tables_pooled() == pooled)
+			return pt - pooled * kib_per_table;
+	}
+}
+
+static long pt_unpooled_any(const char *unused)
+{
+	(void)unused;
+	return pt_unpooled_kib();
+}
+
+long pt_unpooled_quiet_kib(void)
+{
+	return read_quiet(pt_unpooled_any, NULL);
 }
 
 /* ---- a second msharefs instance ---- */

@@ -229,6 +229,19 @@ uint64_t pattern_word(uint64_t seed, size_t i);
 long tables_pooled(void);
 long pool_drain_here(void);
 /*
+ * Page tables outside the pool, in KiB: PageTables minus the pooled
+ * tables.  A pooled table is counted in PageTables but is spare; a region
+ * table taken from the pool leaves PageTables as it is, one the core
+ * allocates adds 4 KiB.  This measure grows by 4 KiB for every new region
+ * table wherever it comes from (and by processes' own tables), so a
+ * test's expectation does not depend on what earlier tests left pooled
+ * (regions destroyed at exit).  Read with meminfo_kib(), pooled count
+ * unchanged across the read.  The _quiet variant waits as
+ * meminfo_quiet_kib() does.
+ */
+long pt_unpooled_kib(void);
+long pt_unpooled_quiet_kib(void);
+/*
  * A second msharefs instance.  mount2_dir() makes its directory, m2
  * ("/tmp/<test>-m2-XXXXXX"); the test mounts msharefs there and keeps
  * m2_mounted up to date.  At exit an instance still mounted is detached and

@@ -13,6 +13,7 @@
  *   the region's data and is seen by a later attacher;
  * - a window the parent never touched: the child builds the tables, the
  *   parent links them later (no second set of tables).
+ * PageTables here is always net of the module's pool (pt_unpooled_kib()).
  */
 #include "agent.h"
 
@@ -36,10 +37,10 @@ static int fd;
 
 static void child_touch(struct agent *c, const char *what)
 {
-	long pt0 = meminfo_quiet_kib("PageTables"), pt, f, v;
+	long pt0 = pt_unpooled_quiet_kib(), pt, f, v;
 	const char *r = AGENT(c, "touch r");
 
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	f = reply_num(r, 0);
 	v = reply_num(r, 1);
 	fprintf(stderr, "  %s: %ld faults, VmPTE +%ld KiB, PageTables +%ld KiB\n", what, f, v, pt);
@@ -132,7 +133,7 @@ int main(void)
 		agent_fork(&many[i], name);
 		AGENT(&many[i], "adopt %lx %lu", (unsigned long)w, SZ);
 	}
-	pt0 = meminfo_quiet_kib("PageTables");
+	pt0 = pt_unpooled_quiet_kib();
 	for (int i = 0; i < 4; i++)
 		CHECK(write(many[i].to, "touch r\n", 8) == 8);
 	for (int i = 0; i < 4; i++) {
@@ -146,7 +147,7 @@ int main(void)
 		CHECKF(!strncmp(line, "ok", 2) && reply_num(line + 3, 0) <= FAULT_MAX &&
 		       reply_num(line + 3, 1) <= VMPTE_MAX, "%s: touch: %s", many[i].name, line);
 	}
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	fprintf(stderr, "  4 children touching at once: PageTables +%ld KiB\n", pt);
 	CHECKF(pt <= 4 * 12, "4 children grew PageTables by %ld KiB", pt);
 	for (int i = 0; i < 4; i++) {
@@ -160,9 +161,9 @@ int main(void)
 	CHECK(reply_num(AGENT(&c, "fill 4"), 0) == 0);
 	no_fault_verify(&c, 4);
 	/* a grandchild (the child's fork) links the tables too */
-	pt0 = meminfo_quiet_kib("PageTables");
+	pt0 = pt_unpooled_quiet_kib();
 	r = AGENT(&c, "forkcheck 4 5");
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	fprintf(stderr, "  grandchild: %s, PageTables +%ld KiB\n", r, pt);
 	CHECKF(reply_num(r, 0) >= 1 && reply_num(r, 0) <= FAULT_MAX, "grandchild: %s", r);
 	CHECKF(reply_num(r, 1) <= VMPTE_MAX, "grandchild VmPTE: %s", r);
@@ -200,17 +201,17 @@ int main(void)
 	w = raw_attach(fd, SZ, RW);
 	agent_fork(&c, "child(untouched parent)");
 	AGENT(&c, "adopt %lx %lu", (unsigned long)w, SZ);
-	pt0 = meminfo_quiet_kib("PageTables");
+	pt0 = pt_unpooled_quiet_kib();
 	r = AGENT(&c, "fill 50");
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	CHECKF(pt >= NCH * 4 && pt <= NCH * 4 + PT_SLACK,
 	       "the child building the tables: PageTables +%ld KiB (want %ld..%ld)", pt,
 	       NCH * 4, NCH * 4 + PT_SLACK);
-	pt0 = meminfo_quiet_kib("PageTables");
+	pt0 = pt_unpooled_quiet_kib();
 	f0 = fault_count();
 	CHECK(verify_pattern(w, SZ, 50) == -1);
 	f0 = fault_count() - f0;
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	fprintf(stderr, "  parent after the child built the tables: %ld faults, PageTables +%ld KiB\n",
 		f0, pt);
 	CHECKF(f0 >= 1 && f0 <= FAULT_MAX, "parent: %ld faults", f0);

@@ -13,6 +13,9 @@
  *   are counted once, whatever the number of attachers;
  * - once linked, reading or writing the whole window takes no fault;
  * - everyone sees everyone's writes.
+ * PageTables here is always net of the module's pool (pt_unpooled_kib()):
+ * tables that earlier tests' regions left pooled are reused first and would
+ * otherwise hide the first attacher's tables.
  */
 #include "agent.h"
 
@@ -33,10 +36,10 @@
 /* An agent touches every page; check its faults, VmPTE and PageTables. */
 static void touch_and_measure(struct agent *a, const char *how, bool first)
 {
-	long pt0 = meminfo_quiet_kib("PageTables"), pt1, faults, vmpte;
+	long pt0 = pt_unpooled_quiet_kib(), pt1, faults, vmpte;
 	const char *r = AGENT(a, "touch %s", how);
 
-	pt1 = meminfo_kib("PageTables");
+	pt1 = pt_unpooled_kib();
 	faults = reply_num(r, 0);
 	vmpte = reply_num(r, 1);
 	fprintf(stderr, "  %s: touch %s: %ld faults, VmPTE +%ld KiB, PageTables %ld -> %ld KiB\n",
@@ -67,7 +70,7 @@ static void verify_no_fault(struct agent *a, uint64_t seed)
 /* The test itself touches window w; same limits. */
 static void self_touch(char *w, const char *what)
 {
-	long pt0 = meminfo_quiet_kib("PageTables"), v0 = status_kib(0, "VmPTE");
+	long pt0 = pt_unpooled_quiet_kib(), v0 = status_kib(0, "VmPTE");
 	long f0 = fault_count(), f, v, pt;
 	size_t ps = (size_t)page_size();
 
@@ -75,7 +78,7 @@ static void self_touch(char *w, const char *what)
 		((volatile char *)w)[o] = w[o];
 	f = fault_count() - f0;
 	v = status_kib(0, "VmPTE") - v0;
-	pt = meminfo_kib("PageTables") - pt0;
+	pt = pt_unpooled_kib() - pt0;
 	fprintf(stderr, "  self (%s): %ld faults, VmPTE +%ld KiB, PageTables +%ld KiB\n",
 		what, f, v, pt);
 	CHECKF(f >= 1 && f <= FAULT_MAX, "%s: %ld faults (want 1..%ld)", what, f, FAULT_MAX);
@@ -98,7 +101,7 @@ int main(void)
 
 	live_init("live-share");
 	used0 = used_pages(MNT);
-	pt_base = meminfo_quiet_kib("PageTables");
+	pt_base = pt_unpooled_quiet_kib();
 	fd = raw_create("share", SZ);
 
 	agent_fork(&a, "A(fork,mmap)");
@@ -171,14 +174,14 @@ int main(void)
 		AGENT(&more[i], "open share rw");
 		AGENT(&more[i], "attach %s", (i % 3) ? "rw" : "rw lib");
 	}
-	ptx = meminfo_quiet_kib("PageTables");
+	ptx = pt_unpooled_quiet_kib();
 	for (int i = 0; i < NMORE; i++) {
 		const char *r = AGENT(&more[i], "touch %s", (i & 1) ? "r" : "w");
 
 		CHECKF(reply_num(r, 0) <= FAULT_MAX && reply_num(r, 1) <= VMPTE_MAX,
 		       "%s: touch: %s", more[i].name, r);
 	}
-	ptx = meminfo_kib("PageTables") - ptx;
+	ptx = pt_unpooled_kib() - ptx;
 	fprintf(stderr, "  %d more attachers: PageTables +%ld KiB\n", NMORE, ptx);
 	CHECKF(ptx <= NMORE * 12L, "%d more attachers grew PageTables by %ld KiB (want <= %ld)",
 	       NMORE, ptx, NMORE * 12L);
@@ -203,7 +206,7 @@ int main(void)
 	{
 		long end = now_ms() + 2000, pt;
 
-		while ((pt = meminfo_kib("PageTables")) > pt_base + 64 && now_ms() < end)
+		while ((pt = pt_unpooled_kib()) > pt_base + 64 && now_ms() < end)
 			usleep(20000);
 		fprintf(stderr, "  PageTables at the end: %+ld KiB from the start\n", pt - pt_base);
 		CHECKF(pt <= pt_base + 64, "PageTables %ld KiB above the start after the region is gone",
