@@ -148,7 +148,7 @@ static const char *agent_vcall(struct agent *a, const char *fmt, va_list ap,
 		*why = -1;
 		return NULL;
 	}
-	r = read_line(a->from, reply, sizeof(reply), REPLY_TIMEOUT_MS);
+	r = read_line(a->from, reply, sizeof(reply), (int)wait_ms(REPLY_TIMEOUT_MS));
 	if (r < 0) {
 		*why = r;
 		return NULL;

@@ -114,7 +114,17 @@ void live_init(const char *name)
 	main_pid = getpid();
 	setvbuf(stdout, NULL, _IONBF, 0);
 	atexit(live_exit_handler);
-	alarm(100);	/* watchdog: a hung test dies of SIGALRM before the harness's 120 s */
+	/*
+	 * Watchdog: a hung test dies of SIGALRM 20 s before the harness
+	 * kills it (MSHARE_TIMEOUT_S, its time limit for this test: 120 s
+	 * unless a slow kernel or a busy host made it longer).
+	 */
+	{
+		const char *e = getenv("MSHARE_TIMEOUT_S");
+		long limit = e ? strtol(e, NULL, 10) : 0;
+
+		alarm(limit > 40 ? (unsigned int)(limit - 20) : 100);
+	}
 	CHECKF(geteuid() == 0, "live tests run as root");
 	CHECKF(statfs(MNT, &sf) == 0, "statfs %s", MNT);
 	CHECKF(sf.f_type == 0x4d534852, "%s is not msharefs (f_type %#lx)",
@@ -165,9 +175,36 @@ long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+static long env_long(const char *name, long lo, long hi, long dflt)
+{
+	const char *e = getenv(name);
+	char *end;
+	long v;
+
+	if (!e)
+		return dflt;
+	v = strtol(e, &end, 10);
+	return end != e && !*end && v >= lo && v <= hi ? v : dflt;
+}
+
+int live_slowdown(void)
+{
+	return (int)env_long("MSHARE_SLOWDOWN", 1, 100, 1);
+}
+
+double live_speed(void)
+{
+	return (double)env_long("MSHARE_SPEED", 100, 10000, 100) / 100.0;
+}
+
+long wait_ms(long ms)
+{
+	return (long)((double)ms * live_slowdown() * live_speed());
+}
+
 long wait_used_pages(const char *mnt, long want)
 {
-	long end = now_ms() + 2000, v;
+	long end = now_ms() + wait_ms(2000), v;
 
 	while ((v = used_pages(mnt)) != want && now_ms() < end)
 		usleep(10000);
@@ -579,7 +616,7 @@ long status_kib(pid_t pid, const char *key)
 
 long meminfo_kib(const char *key)
 {
-	long v, prev = -1, end = now_ms() + 2000;
+	long v, prev = -1, end = now_ms() + (long)(2000 * live_speed());
 	char buf[8192];
 
 	/*
@@ -603,7 +640,7 @@ long meminfo_kib(const char *key)
 /* rd(key) once it has not changed for 0.5 s (at most 3 s). */
 static long read_quiet(long (*rd)(const char *), const char *key)
 {
-	long v = rd(key), since = now_ms(), end = since + 3000, n;
+	long v = rd(key), since = now_ms(), end = since + (long)(3000 * live_speed()), n;
 
 	while (now_ms() < end) {
 		usleep(50000);

@@ -161,6 +161,16 @@ void read_all(int fd, char *out, size_t outlen);
 
 /* Monotonic milliseconds. */
 long now_ms(void);
+/*
+ * A deadline's length for this run: ms times the kernel's slowdown
+ * (MSHARE_SLOWDOWN: 6 on the debug kernel, 2 on RT) and the host's
+ * (MSHARE_SPEED, percent, measured by the harness: tests/vm/init.sh).
+ * For deadlines (give up and fail after), never for durations.
+ */
+long wait_ms(long ms);
+/* MSHARE_SLOWDOWN, MSHARE_SPEED / 100.0 (1 when unset or out of range). */
+int live_slowdown(void);
+double live_speed(void);
 
 
 

@@ -38,7 +38,7 @@
 /* PageTables settles to want +- slack within 3 s; returns the last value. */
 static long pt_settles(long want, long slack)
 {
-	long end = now_ms() + 3000, v;
+	long end = now_ms() + wait_ms(3000), v;
 
 	while ((v = meminfo_quiet_kib("PageTables")) > want + slack || v < want - slack) {
 		if (now_ms() > end)

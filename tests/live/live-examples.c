@@ -62,7 +62,7 @@ int main(void)
 	{
 		char *pv[] = { "mshare-producer", "-w", "2", "-t", "20", "ex-ack", "ack me", NULL };
 		int pfd;
-		long end = now_ms() + 10000;
+		long end = now_ms() + wait_ms(10000);
 
 		pid = start_prog(pv, &pfd);
 		while (access(mpath("ex-ack"), F_OK) != 0 && now_ms() < end)

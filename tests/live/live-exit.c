@@ -129,7 +129,7 @@ static _Atomic long *shared_count(void)
 
 static void wait_count(_Atomic long *c, long want)
 {
-	long end = now_ms() + 10000;
+	long end = now_ms() + wait_ms(10000);
 
 	while (atomic_load(c) < want) {
 		CHECKF(now_ms() < end, "spinners did not start (count %ld)", atomic_load(c));

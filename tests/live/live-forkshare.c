@@ -65,7 +65,7 @@ struct ctl {
 
 static int orphan_grandchild(struct ctl *x)
 {
-	long end = now_ms() + 20000, f0;
+	long end = now_ms() + wait_ms(20000), f0;
 
 	for (size_t o = 0; o < SZ; o += 4096)
 		(void)((volatile char *)w)[o];

@@ -62,7 +62,7 @@ static void brd_load(void)
 		CHECKF(errno == EEXIST, "finit_module(%s): %s", BRD, live_errname(errno));
 	}
 	close(mfd);
-	end = now_ms() + 3000;
+	end = now_ms() + wait_ms(3000);
 	while (access(RAM, F_OK)) {
 		CHECKF(now_ms() < end, "%s did not appear after loading brd", RAM);
 		usleep(10000);

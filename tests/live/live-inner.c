@@ -133,7 +133,7 @@ static pid_t start_spinner(int fd, unsigned long chunk, int write)
 
 static void finish_spinner(pid_t pid, const char *what)
 {
-	long end = now_ms() + 5000;
+	long end = now_ms() + wait_ms(5000);
 
 	atomic_store(&spin->phase, 2);
 	while (!atomic_load(&spin->sig) && now_ms() < end)

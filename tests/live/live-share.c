@@ -204,7 +204,7 @@ int main(void)
 	CHECK(unlink(mpath("share")) == 0);
 	CHECK(wait_used_pages(MNT, used0) == used0);
 	{
-		long end = now_ms() + 2000, pt;
+		long end = now_ms() + wait_ms(2000), pt;
 
 		while ((pt = pt_unpooled_kib()) > pt_base + 64 && now_ms() < end)
 			usleep(20000);

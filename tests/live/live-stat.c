@@ -85,7 +85,7 @@ static bool region_is(const struct msharefs_region_stat *st,
 static void expect_region(int line, int fd, const char *name,
 			  const struct want *w)
 {
-	long end = now_ms() + 2000;
+	long end = now_ms() + wait_ms(2000);
 	struct msharefs_region_stat st;
 	struct mshare_stat ls;
 
@@ -415,7 +415,7 @@ int main(void)
 	close(fd);
 	/* Freed with the last reference. */
 	{
-		long end = now_ms() + 2000;
+		long end = now_ms() + wait_ms(2000);
 
 		do {
 			fs_stat(rootfd, &fs);

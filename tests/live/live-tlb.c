@@ -108,7 +108,7 @@ static void *spinner(void *arg)
 
 static void wait_running(struct spin *s, long n)
 {
-	long end = now_ms() + 10000;
+	long end = now_ms() + wait_ms(10000);
 
 	while (atomic_load(&s->count) < n && !atomic_load(&s->faulted)) {
 		CHECKF(now_ms() < end, "spinner not running (count %ld)", atomic_load(&s->count));
@@ -354,7 +354,7 @@ static int b_round(void *arg)
 	fill_pattern(w + SZ / 2, 256 * 1024, 8 + (uint64_t)how);
 	ctr = (volatile uint64_t *)(w + A_COUNTER_OFF);
 	c0 = *ctr;
-	end = now_ms() + 5000;
+	end = now_ms() + wait_ms(5000);
 	while (*ctr == c0)
 		if (now_ms() > end)
 			return 6;	/* A's writes not visible to B */
@@ -380,7 +380,7 @@ static void across_processes(void)
 	CHECK(x != MAP_FAILED);
 	fill_pattern(w, SZ / 2, 7);
 	a = spawn(spinner_a, x);
-	end = now_ms() + 10000;
+	end = now_ms() + wait_ms(10000);
 	while (!atomic_load(&x->ready)) {
 		CHECKF(now_ms() < end, "spinner A did not start");
 		usleep(1000);
@@ -407,7 +407,7 @@ static void across_processes(void)
 		CHECKF(verify_pattern(w + SZ / 2, 256 * 1024, 8 + (uint64_t)i) == -1 || i % 3 == 2,
 		       "B round %d: B's writes not in the region", i);
 		/* A is still making progress */
-		end = now_ms() + 2000;
+		end = now_ms() + wait_ms(2000);
 		while (atomic_load(&x->count) == c && now_ms() < end)
 			usleep(1000);
 		CHECKF(atomic_load(&x->count) > c, "A stopped after B round %d", i);

@@ -475,7 +475,7 @@ static void rm_and_negative(struct agent ag[3])
 	/* Everyone leaves: tables stay, links go, the saving is negative. */
 	for (int i = 0; i < 3; i++)
 		agent_stop(&ag[i]);
-	for (long end = now_ms() + 2000; now_ms() < end; usleep(20000)) {
+	for (long end = now_ms() + wait_ms(2000); now_ms() < end; usleep(20000)) {
 		MSHARE("stat", "--bytes", "known");
 		if (!strcmp(kv("attachers"), "0"))
 			break;

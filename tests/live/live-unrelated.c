@@ -68,7 +68,7 @@ int main(void)
 
 		b = start_prog(bv, &fb);
 		for (uint32_t s = 10; s < 16; s += 2) {
-			long end = now_ms() + 20000;
+			long end = now_ms() + wait_ms(20000);
 
 			while (atomic_load(&h->state) != s && now_ms() < end)
 				usleep(1000);

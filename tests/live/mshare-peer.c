@@ -34,7 +34,7 @@ struct hdr {
 
 static int wait_state(struct hdr *h, uint32_t want)
 {
-	long end = now_ms() + 20000;
+	long end = now_ms() + wait_ms(20000);
 
 	while (atomic_load(&h->state) != want) {
 		if (now_ms() > end) {

@@ -326,7 +326,7 @@ out_region:
 	/* children: all done, or told to stop */
 	for (int i = 0; i < nkids; i++) {
 		int st;
-		pid_t w = wait_any_until(pids[i], &st, now_ms() + 15000);
+		pid_t w = wait_any_until(pids[i], &st, now_ms() + wait_ms(15000));
 
 		if (w == 0) {
 			sfail(&fc->c, "child %d did not stop; killing it", (int)pids[i]);

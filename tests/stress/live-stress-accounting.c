@@ -100,10 +100,10 @@ static long kill_storm(int rounds)
 /* Past the time budget: count a failure, say what did not run. */
 static bool over_budget(long start, int cycle, const char *next)
 {
-	if (now_ms() - start <= BUDGET_MS)
+	if (now_ms() - start <= stress_budget(BUDGET_MS))
 		return false;
-	fprintf(stderr, "%s: FAIL: %d s budget spent before cycle %d's %s\n",
-		live_name, (int)(BUDGET_MS / 1000), cycle, next);
+	fprintf(stderr, "%s: FAIL: %ld s budget spent before cycle %d's %s\n",
+		live_name, stress_budget(BUDGET_MS) / 1000, cycle, next);
 	fails++;
 	return true;
 }
@@ -123,13 +123,13 @@ int main(void)
 	for (int cycle = 0; cycle < ncycles; cycle++) {
 		struct fault_params fp = {
 			.procs = 8, .threads = 2, .regions = stress_scaled(4), .chunks = 4,
-			.budget_ms = 15000,
+			.budget_ms = stress_budget(15000),
 		};
 		struct storm_params sp = {
-			.procs = 24, .ops = stress_scaled(120), .slots = 3, .budget_ms = 15000,
+			.procs = 24, .ops = stress_scaled(120), .slots = 3, .budget_ms = stress_budget(15000),
 		};
 		struct mrace_params mp = {
-			.rounds = stress_scaled(3), .round_ms = 1500, .helpers = 2, .budget_ms = 15000,
+			.rounds = stress_scaled(3), .round_ms = 1500, .helpers = 2, .budget_ms = stress_budget(15000),
 		};
 		struct fault_result fr;
 		struct storm_result sr;

@@ -15,7 +15,7 @@ int main(void)
 {
 	struct fault_params p = {
 		.procs = 16, .threads = 2, .regions = stress_scaled(40), .chunks = 8,
-		.budget_ms = 80000, .verbose = false,
+		.budget_ms = stress_budget(80000), .verbose = false,
 	};
 	struct fault_result r;
 	struct acct base, after;

@@ -15,7 +15,7 @@
 int main(void)
 {
 	struct mrace_params p = {
-		.rounds = stress_scaled(6), .round_ms = 11000, .helpers = 2, .budget_ms = 85000,
+		.rounds = stress_scaled(6), .round_ms = 11000, .helpers = 2, .budget_ms = stress_budget(85000),
 		.verbose = true,
 	};
 	struct mrace_result r;

@@ -10,7 +10,7 @@
 int main(void)
 {
 	struct storm_params p = {
-		.procs = 64, .ops = stress_scaled(1000), .slots = 3, .budget_ms = 82000,
+		.procs = 64, .ops = stress_scaled(1000), .slots = 3, .budget_ms = stress_budget(82000),
 		.verbose = true,
 	};
 	struct storm_result r;

@@ -636,7 +636,7 @@ int stress_mrace(const struct mrace_params *params, struct mrace_result *res)
 			atomic_store(&mc->round_stop, 1);
 		else if (mode == 1)
 			kill(pid, SIGKILL);
-		got = wait_any_until(pid, &st, now_ms() + 20000);
+		got = wait_any_until(pid, &st, now_ms() + wait_ms(20000));
 		if (got == 0) {
 			FAIL("round %d (mode %d): P does not exit; killing it", round, mode);
 			kill(pid, SIGKILL);
@@ -659,7 +659,7 @@ int stress_mrace(const struct mrace_params *params, struct mrace_result *res)
 	for (int h = 0; h < nh; h++) {
 		int st;
 
-		if (wait_any_until(hpids[h], &st, now_ms() + 15000) == 0) {
+		if (wait_any_until(hpids[h], &st, now_ms() + wait_ms(15000)) == 0) {
 			FAIL("helper %d does not stop; killing it", h);
 			kill(hpids[h], SIGKILL);
 			waitpid(hpids[h], &st, 0);

@@ -692,7 +692,7 @@ int stress_storm(const struct storm_params *params, struct storm_result *res)
 				FAIL("deadline of %ld ms passed: stopping the workers", params->budget_ms);
 			}
 			if (atomic_load(&sc->c.abort) &&
-			    now_ms() > sc->c.deadline + 10000) {
+			    now_ms() > sc->c.deadline + wait_ms(10000)) {
 				for (w = 0; w < params->procs; w++)
 					if (pids[w] > 0)
 						kill(pids[w], SIGKILL);

@@ -147,10 +147,12 @@ int ncpus(void)
 
 int stress_slowdown(void)
 {
-	const char *e = getenv("MSHARE_SLOWDOWN");
-	long n = e ? strtol(e, NULL, 10) : 1;
+	return live_slowdown();
+}
 
-	return n >= 1 && n <= 100 ? (int)n : 1;
+long stress_budget(long ms)
+{
+	return (long)((double)ms * live_speed());
 }
 
 int stress_scaled(int n)

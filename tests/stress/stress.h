@@ -83,6 +83,13 @@ int ncpus(void);
  */
 int stress_slowdown(void);
 int stress_scaled(int n);
+/*
+ * A storm's time budget for this run: ms times MSHARE_SPEED / 100, how
+ * much slower than expected the harness measured the VM just before the
+ * test (a busy host; tests/vm/init.sh measure_speed).  Not times the
+ * kernel's slowdown: the operation counts are divided by that instead.
+ */
+long stress_budget(long ms);
 
 /* A well mixed 64-bit hash of a few values. */
 uint64_t mix64(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
