@@ -29,7 +29,15 @@
 #define NCH		((long)(SZ / GRANULE))
 #define FAULT_MAX	(NCH + 8)
 #define VMPTE_MAX	16
-#define PT_SLACK	24
+/*
+ * PT_SLACK: what else may move PageTables (net of the pool) while one
+ * attacher touches its window: the attacher's own PMD (and maybe PUD) page
+ * for the window, a table or two of its own for stack or heap, and a
+ * table another process frees late (RCU).  24 KiB is 6 such pages; the
+ * failure it must catch, a set of tables built again, is 32 tables (128
+ * KiB), more than five times the slack.
+ */
+#define PT_SLACK	24	/* KiB */
 #define RW		(PROT_READ | PROT_WRITE)
 
 static char *w;
