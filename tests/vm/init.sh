@@ -348,6 +348,8 @@ for t in $MSHARE_TESTS; do
 	fi
 	result "$t" "$st" "$R"
 	echo "# $t: $secs s" >&3
+	# A test's "note: ..." lines on stdout are figures for the record.
+	sed -n "s/^note: /# $t: /p" "$O" >&3
 done
 
 # Last step: unmount and unload, kernel log clean.

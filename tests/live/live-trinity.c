@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * live-trinity: an outside syscall fuzzer, Debian's trinity, as an
+ * unprivileged user against msharefs.
+ *
+ * - Victims (trinity -V): a directory of the mount holding regions of
+ *   several sizes and inner-mapping layouts (a read-only granule, a hole,
+ *   never sized), a subdirectory with another region, all mode 0666 in
+ *   0777 directories: trinity opens them for its fd pool and uses their
+ *   names as path arguments (open, unlink, rename, mkdir, truncate...).
+ * - trinity runs as uid/gid 65534 (it refuses root) with the syscalls that
+ *   reach the module and core mm over region windows (SYSCALLS below), for
+ *   MSHARE_TRINITY_SECONDS (60), MSHARE_TRINITY_CHILDREN (4) children,
+ *   seed MSHARE_TRINITY_SEED (else one from the clock; printed, and in
+ *   the kernel log, so a failure reruns: tools/fuzz --seed).  Its own
+ *   shared anonymous mappings become regions too when it runs under the
+ *   preload shim (MSHARE_TRINITY_PRELOAD, if the shim is in the image).
+ * - Then SIGINT (trinity prints how many syscalls it ran), every process
+ *   of uid 65534 is killed, and the test checks that the mount still
+ *   works: a fresh region shares its tables and keeps its bytes, every
+ *   victim left can be stat'ed, and removing them empties the mount.
+ *   The harness scans the kernel log, and after the run unmounts,
+ *   rmmods and checks for leaks.
+ * trinity stops early by itself if the kernel taints (a WARN, an oops):
+ * that fails the test, with its last output.
+ */
+#include "common.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/msharefs.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOBODY		65534
+#define VICTIMS		MNT "/fuzz"
+#define WORKDIR		"/tmp/trinity"
+
+/* What reaches msharefs and core mm over windows; trinity -c each. */
+static const char *const SYSCALLS[] = {
+	"mmap", "munmap", "mremap", "mprotect", "pkey_mprotect", "madvise",
+	"process_madvise", "mlock", "mlock2", "munlock", "mlockall",
+	"munlockall", "msync", "mincore", "remap_file_pages", "ioctl",
+	"fork", "vfork", "clone", "clone3", "exit", "exit_group",
+	"process_vm_readv", "process_vm_writev", "userfaultfd",
+	"io_uring_setup", "io_uring_register", "splice", "vmsplice", "tee",
+	"ftruncate", "truncate", "fallocate", "open", "openat", "openat2",
+	"creat", "close", "read", "write", "pread64", "pwrite64", "lseek",
+	"fstatfs", "statfs", "getdents64", "fcntl", "dup", "unlink",
+	"unlinkat", "rename", "renameat", "renameat2", "mkdir", "rmdir",
+	"link", "symlink", "chmod", "fchmod", "migrate_pages", "move_pages",
+	"mbind", "set_mempolicy", "get_mempolicy", "futex", "membarrier",
+};
+
+static long env_num(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 0) : dflt;
+}
+
+/* A victim region: name, size (0: never sized), then a layout change. */
+static void victim(const char *name, size_t size, unsigned long ro_granule,
+		   unsigned long hole_granule)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), VICTIMS "/%s", name);
+	fd = EXPECT_OK(open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+	CHECK(fchmod(fd, 0666) == 0);
+	if (size)
+		CHECK(ftruncate(fd, (off_t)size) == 0);
+	if (ro_granule) {
+		struct mshare_protect p = {
+			.region_offset = ro_granule * GRANULE,
+			.size = GRANULE,
+			.prot = PROT_READ,
+		};
+
+		CHECK(ioctl(fd, MSHAREFS_PROTECT, &p) == 0);
+	}
+	if (hole_granule) {
+		struct mshare_unmap u = {
+			.region_offset = hole_granule * GRANULE,
+			.size = GRANULE,
+		};
+
+		CHECK(ioctl(fd, MSHAREFS_UNMAP, &u) == 0);
+	}
+	CHECK(close(fd) == 0);
+}
+
+/*
+ * trinity's mmap() asks for one page, 1 MiB, 2 MiB or 1 GiB: the 2 MiB
+ * regions are the ones it can attach (offset 0, MAP_SHARED), so most
+ * victims are 2 MiB, with each layout; the larger ones get the other
+ * calls (ftruncate, fallocate, ioctl, rename...).
+ */
+static void make_victims(void)
+{
+	CHECK(mkdir(VICTIMS, 0777) == 0 && chmod(VICTIMS, 0777) == 0);
+	CHECK(mkdir(VICTIMS "/sub", 0777) == 0 && chmod(VICTIMS "/sub", 0777) == 0);
+	victim("r2m", GRANULE, 0, 0);
+	victim("r2m-b", GRANULE, 0, 0);
+	victim("r2m-ro", GRANULE, 0, 0);
+	{
+		struct mshare_protect p = { .size = GRANULE, .prot = PROT_READ };
+		int fd = EXPECT_OK(open(VICTIMS "/r2m-ro", O_RDWR | O_CLOEXEC));
+
+		CHECK(ioctl(fd, MSHAREFS_PROTECT, &p) == 0);
+		CHECK(close(fd) == 0);
+	}
+	victim("r4m-ro1", 2 * GRANULE, 1, 0);
+	victim("r8m-hole2", 4 * GRANULE, 0, 2);
+	victim("r64m-ro3-hole5", 32 * GRANULE, 3, 5);
+	victim("unsized", 0, 0, 0);
+	victim("sub/r2m", GRANULE, 0, 0);
+}
+
+/* The mount's statistics, for the most windows and links seen. */
+static void fs_sample(struct msharefs_fs_stat *max)
+{
+	struct msharefs_fs_stat st;
+	int d = open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (d < 0)
+		return;
+	memset(&st, 0, sizeof(st));
+	if (ioctl(d, MSHAREFS_GET_FS_STAT, &st) == 0) {
+		if (st.windows > max->windows)
+			max->windows = st.windows;
+		if (st.attachers > max->attachers)
+			max->attachers = st.attachers;
+		if (st.pt_links > max->pt_links)
+			max->pt_links = st.pt_links;
+		if (st.resident_pages > max->resident_pages)
+			max->resident_pages = st.resident_pages;
+		if (st.regions > max->regions)
+			max->regions = st.regions;
+	}
+	close(d);
+}
+
+/* Kill every process of uid NOBODY: from a child that becomes that user. */
+static void kill_nobody(void)
+{
+	for (int round = 0; round < 3; round++) {
+		pid_t pid = fork();
+
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			if (setgid(NOBODY) || setuid(NOBODY))
+				_exit(2);
+			/* kill(-1): every process we may signal but ourselves */
+			kill(-1, SIGKILL);
+			_exit(0);
+		}
+		CHECK(wait_status(pid) == 0);
+		usleep(100000);
+	}
+}
+
+/* Whether any process of uid NOBODY is left (zombies reaped by init). */
+static int nobody_left(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((de = readdir(d))) {
+		char path[300];
+		struct stat st;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s", de->d_name);
+		if (stat(path, &st) == 0 && st.st_uid == NOBODY)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* After the fuzzing: a fresh region still shares its tables and data. */
+static void mount_still_works(void)
+{
+	int fd = raw_create("after-trinity", 4 * GRANULE);
+	char *w = raw_attach(fd, 4 * GRANULE, PROT_READ | PROT_WRITE);
+	struct msharefs_region_stat st;
+	pid_t pid;
+
+	fill_pattern(w, 4 * GRANULE, 77);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(verify_pattern(w, 4 * GRANULE, 77) == -1 ? 0 : 1);
+	CHECK(wait_status(pid) == 0);
+	memset(&st, 0, sizeof(st));
+	CHECK(ioctl(fd, MSHAREFS_GET_REGION_STAT, &st) == 0);
+	CHECKF(st.pt_tables == 4 && st.pt_links >= 4, "after trinity: %llu tables, %llu links",
+	       (unsigned long long)st.pt_tables, (unsigned long long)st.pt_links);
+	CHECK(munmap(w, 4 * GRANULE) == 0);
+	CHECK(close(fd) == 0);
+	CHECK(unlink(mpath("after-trinity")) == 0);
+}
+
+/* Every victim left (trinity may have renamed, removed or made some). */
+static long stat_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	long n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		CHECKF(lstat(path, &st) == 0, "stat %s", path);
+		n++;
+		if (S_ISDIR(st.st_mode))
+			n += stat_tree(path);
+	}
+	closedir(d);
+	return n;
+}
+
+static void remove_victims(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			remove_victims(path);
+			CHECKF(rmdir(path) == 0, "rmdir %s", path);
+		} else {
+			CHECKF(unlink(path) == 0, "unlink %s", path);
+		}
+	}
+	closedir(d);
+}
+
+int main(void)
+{
+	long secs = env_num("MSHARE_TRINITY_SECONDS", 60);
+	long children = env_num("MSHARE_TRINITY_CHILDREN", 4);
+	unsigned long seed = (unsigned long)env_num("MSHARE_TRINITY_SEED", 0);
+	const char *trinity = sibling("trinity");
+	char *argv[16 + 2 * sizeof(SYSCALLS) / sizeof(SYSCALLS[0])];
+	char seed_s[32], children_s[16], out[65536];
+	struct msharefs_fs_stat seen = { 0 };
+	const char *ran;
+	long t0, left;
+	int argc = 0, outfd, st;
+	pid_t pid;
+
+	live_init("live-trinity");
+	/* The fuzzing is a duration; the watchdog must outlast it. */
+	alarm((unsigned int)(secs + wait_ms(120000) / 1000));
+	CHECKF(trinity != NULL, "trinity is not in the image (%s/trinity): tools/setup installs "
+	       "Debian's trinity package and the live suite copies /usr/bin/trinity", bindir());
+	if (!seed)
+		seed = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+	snprintf(seed_s, sizeof(seed_s), "%lu", seed);
+	snprintf(children_s, sizeof(children_s), "%ld", children);
+	printf("live-trinity: seed %s (MSHARE_TRINITY_SEED=%s to repeat), %ld s, %ld children\n",
+	       seed_s, seed_s, secs, children);
+	klog_mark("trinity seed %s, %ld s, %ld children", seed_s, secs, children);
+
+	make_victims();
+	CHECK(mkdir(WORKDIR, 0755) == 0 || errno == EEXIST);
+	CHECK(chown(WORKDIR, NOBODY, NOBODY) == 0);
+
+	argv[argc++] = (char *)trinity;
+	argv[argc++] = "-q";
+	argv[argc++] = "-l";
+	argv[argc++] = getenv("MSHARE_TRINITY_LOG") ? WORKDIR : "off";
+	argv[argc++] = "-s";
+	argv[argc++] = seed_s;
+	argv[argc++] = "-C";
+	argv[argc++] = children_s;
+	argv[argc++] = "-V";
+	argv[argc++] = VICTIMS;
+	/*
+	 * Fds: the victims, plus what splice/tee/vmsplice and the mm calls
+	 * want (pipes, memfd, trinity's test files, eventfd).  Sockets: the
+	 * VM has no network (and trinity 2023.01 crashed regenerating its
+	 * socket cache there); perf and drm reach nothing of ours.
+	 */
+	argv[argc++] = "--disable-fds=sockets,perf,drm,timerfd,epoll";
+	for (size_t i = 0; i < sizeof(SYSCALLS) / sizeof(SYSCALLS[0]); i++) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)SYSCALLS[i];
+	}
+	argv[argc] = NULL;
+
+	{
+		int p[2];
+
+		CHECK(pipe(p) == 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			dup2(p[1], 1);
+			dup2(p[1], 2);
+			close(p[0]);
+			close(p[1]);
+			if (chdir(WORKDIR) || setgroups(0, NULL) || setgid(NOBODY) ||
+			    setuid(NOBODY))
+				_exit(126);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			execv(trinity, argv);
+			_exit(127);
+		}
+		close(p[1]);
+		outfd = p[0];
+	}
+
+	/* Fuzz for secs, or until trinity stops by itself (kernel tainted). */
+	t0 = now_ms();
+	while ((left = secs * 1000 - (now_ms() - t0)) > 0) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		CHECK(w >= 0);
+		if (w == pid)
+			break;
+		fs_sample(&seen);
+		usleep((useconds_t)(left > 200 ? 200000 : left * 1000));
+	}
+	if (left > 0) {
+		read_all(outfd, out, sizeof(out));
+		fprintf(stderr, "%s\n", out);
+		CHECKF(0, "trinity stopped after %ld s of %ld (status %#x): see its output above",
+		       (now_ms() - t0) / 1000, secs, st);
+	}
+	CHECK(kill(pid, SIGINT) == 0);
+	{
+		long end = now_ms() + wait_ms(60000);
+
+		while (waitpid(pid, &st, WNOHANG) == 0 && now_ms() < end)
+			usleep(100000);
+	}
+	kill_nobody();
+	waitpid(pid, &st, 0);
+	read_all(outfd, out, sizeof(out));
+	ran = strstr(out, "Ran ");
+	if (ran) {
+		char line[160];
+
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(ran, "\n"), ran);
+		printf("note: trinity seed %s, %ld s, %ld children: %s\n", seed_s, secs,
+		       children, line);
+		printf("note: seen at once: %llu regions, %llu windows of %llu mms, %llu table "
+		       "links, %llu resident pages\n", (unsigned long long)seen.regions,
+		       (unsigned long long)seen.windows, (unsigned long long)seen.attachers,
+		       (unsigned long long)seen.pt_links,
+		       (unsigned long long)seen.resident_pages);
+		klog_mark("trinity: %s", line);
+	}
+	CHECKF(ran != NULL && strstr(out, "kernel became tainted") == NULL,
+	       "trinity did not finish cleanly (status %#x); its output:\n%s", st, out);
+	CHECKF(nobody_left() == 0, "%d processes of uid %d left after SIGKILL", nobody_left(),
+	       NOBODY);
+
+	/* The mount still works, and what trinity left can be removed. */
+	fprintf(stderr, "  %ld victims left under %s\n", stat_tree(VICTIMS), VICTIMS);
+	mount_still_works();
+	remove_victims(VICTIMS);
+	CHECK(rmdir(VICTIMS) == 0);
+	remove_victims(WORKDIR);
+	live_done();
+}
