@@ -7,7 +7,8 @@
 # `make tinyconfig` plus the fragment tests/vm/debug-kernel.config.
 #
 #   debug-kernel.sh build     build it unless the cache is current (see key);
-#                             log in <cache>/<release>.log
+#                             log in <dir>.log
+#   debug-kernel.sh dir       its cache entry (see below)
 #   debug-kernel.sh release   its release name, e.g. 6.1.192-mshare-debug
 #   debug-kernel.sh key       the cache key: source package version and
 #                             sha256 of the config fragment
@@ -15,15 +16,16 @@
 #                             current, else say why (stderr), exit 1
 #
 # The result lives in the kernel cache (kernels.sh cache-dir), like the
-# Debian images, as <cache>/<release>/: vmlinuz (arch/x86/boot/bzImage),
+# Debian images, as <cache>/<release>+<hash>/ (`dir`; <hash>: the first 8
+# hex digits of the fragment's sha256, so that branches with different
+# fragments keep their own builds): vmlinuz (arch/x86/boot/bzImage),
 # brd.ko, config, System.map, key, and build/, the kernel tree itself: the
 # module's KDIR (kernels.sh kdir), with Module.symvers.  Without the key
 # file (or with another key) the kernel counts as not built.  The build
-# happens in <cache>/<release>.new and replaces the entry only when
-# complete, so a live run booting the previous build is not disturbed;
-# builds take a lock (<cache>/<release>.lock): a second one waits, then
-# finds the kernel current.  $LIBMSHARE_KERNEL_JOBS sets make -j (default:
-# the number of CPUs).
+# happens in <dir>.new and replaces the entry only when complete, so a
+# live run booting the previous build is not disturbed; builds take a lock
+# (<dir>.lock): a second one waits, then finds the kernel current.
+# $LIBMSHARE_KERNEL_JOBS sets make -j (default: the number of CPUs).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +53,13 @@ key() {
 	echo "$SRCPKG=$v config-sha256=$(sha256sum <"$FRAGMENT" | cut -d' ' -f1)"
 }
 
-dir() { echo "$("$here/kernels.sh" cache-dir)/$(release)"; }
+# The cache entry: the release and the first 8 hex digits of the
+# fragment's sha256, e.g. 6.1.192-mshare-debug+e63df987: a branch with
+# another fragment builds beside it instead of replacing it.
+dir() {
+	rel=$(release) || return 1
+	echo "$("$here/kernels.sh" cache-dir)/$rel+$(sha256sum <"$FRAGMENT" | cut -c1-8)"
+}
 
 status() {
 	rel=$(release) || return 1
@@ -161,7 +169,8 @@ build() {
 case ${1:-} in
 build) build ;;
 release) release ;;
+dir) dir ;;
 key) key ;;
 status) status ;;
-*) echo "usage: $0 build | release | key | status" >&2; exit 2 ;;
+*) echo "usage: $0 build | release | dir | key | status" >&2; exit 2 ;;
 esac

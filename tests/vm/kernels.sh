@@ -87,9 +87,20 @@ release_regex() {
 		sed 's/^\^linux-headers-/^/'
 }
 
+# entry RELEASE: the cache directory of RELEASE.  The debug kernel's is
+# named after its configuration too (debug-kernel.sh dir), so that builds
+# of different debug-kernel.config fragments (branches) live side by side.
+entry() {
+	if [ "$1" = "$("$here/debug-kernel.sh" release 2>/dev/null)" ]; then
+		"$here/debug-kernel.sh" dir
+	else
+		echo "$(cache_dir)/$1"
+	fi
+}
+
 # complete RELEASE: image and build tree cached.
 complete() {
-	[ -s "$(cache_dir)/$1/vmlinuz" ] && [ -f "$(cache_dir)/$1/build/Module.symvers" ]
+	[ -s "$(entry "$1")/vmlinuz" ] && [ -f "$(entry "$1")/build/Module.symvers" ]
 }
 
 # series_release NAME KIND: the newest complete release of the series in the
@@ -161,7 +172,7 @@ missing)
 	;;
 image)
 	[ $# -eq 1 ] || { echo "usage: $0 image RELEASE" >&2; exit 2; }
-	img="$(cache_dir)/$1/vmlinuz"
+	img="$(entry "$1")/vmlinuz"
 	if [ ! -s "$img" ]; then
 		echo "kernels.sh: no kernel image for $1 (expected $img); run tools/setup" >&2
 		exit 1
@@ -173,7 +184,7 @@ extra-modules)
 	;;
 modules)
 	[ $# -eq 1 ] || { echo "usage: $0 modules RELEASE" >&2; exit 2; }
-	dir="$(cache_dir)/$1"
+	dir="$(entry "$1")"
 	rc=0
 	for m in $EXTRA_MODULES; do
 		name=${m##*/}
@@ -192,7 +203,7 @@ modules)
 kdir)
 	[ $# -eq 1 ] || { echo "usage: $0 kdir RELEASE" >&2; exit 2; }
 	# The cache first (tools/setup), then headers installed on this host.
-	for d in "$(cache_dir)/$1/build" "/usr/src/linux-headers-$1" "/lib/modules/$1/build"; do
+	for d in "$(entry "$1")/build" "/usr/src/linux-headers-$1" "/lib/modules/$1/build"; do
 		if [ -f "$d/Makefile" ]; then echo "$d"; exit 0; fi
 	done
 	echo "kernels.sh: no kernel headers for $1 (run tools/setup $1)" >&2
