@@ -3,11 +3,17 @@
  * live-trinity: an outside syscall fuzzer, Debian's trinity, as an
  * unprivileged user against msharefs.
  *
- * - Victims (trinity -V): a directory of the mount holding regions of
- *   several sizes and inner-mapping layouts (a read-only granule, a hole,
- *   never sized), a subdirectory with another region, all mode 0666 in
- *   0777 directories: trinity opens them for its fd pool and uses their
- *   names as path arguments (open, unlink, rename, mkdir, truncate...).
+ * - Victims (trinity -V): a second msharefs mount (mode=0777, size=,
+ *   nr_regions=) holding regions of several sizes and inner-mapping
+ *   layouts (a read-only granule, a hole, never sized), a subdirectory with
+ *   another region, all mode 0666: trinity opens them (and mshare_info,
+ *   and the directories) for its fd pool and uses their names as path
+ *   arguments (open, unlink, rename, mkdir, truncate...).
+ * - Bounded so that it cannot drive the VM to the OOM killer (whose report
+ *   would fail the run): its own cgroup with memory.high (reclaim and
+ *   throttling, never an OOM kill), RLIMIT_AS and RLIMIT_FSIZE, its
+ *   working directory a small tmpfs, the victims' mount size=, no memfd
+ *   (unbounded), kernel.shmall small (its SysV segments).
  * - trinity runs as uid/gid 65534 (it refuses root) with the syscalls that
  *   reach the module and core mm over region windows (SYSCALLS below), for
  *   MSHARE_TRINITY_SECONDS (60), MSHARE_TRINITY_CHILDREN (4) children,
@@ -35,15 +41,24 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NOBODY		65534
-#define VICTIMS		MNT "/fuzz"
 #define WORKDIR		"/tmp/trinity"
+#define CG		"/sys/fs/cgroup"
+#define CG_TRINITY	CG "/trinity"
+#define MEM_HIGH	(256 * MIB)	/* the cgroup's throttle */
+#define AS_LIMIT	(192 * MIB)	/* each process's address space */
+#define FSIZE_LIMIT	(8 * MIB)	/* each file */
+#define SHMALL_PAGES	"8192"		/* 32 MiB of SysV shm in all */
+
+static char victims[64];	/* the second mount (m2) */
 
 /* What reaches msharefs and core mm over windows; trinity -c each. */
 static const char *const SYSCALLS[] = {
@@ -75,7 +90,7 @@ static void victim(const char *name, size_t size, unsigned long ro_granule,
 	char path[128];
 	int fd;
 
-	snprintf(path, sizeof(path), VICTIMS "/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", victims, name);
 	fd = EXPECT_OK(open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
 	CHECK(fchmod(fd, 0666) == 0);
 	if (size)
@@ -108,14 +123,21 @@ static void victim(const char *name, size_t size, unsigned long ro_granule,
  */
 static void make_victims(void)
 {
-	CHECK(mkdir(VICTIMS, 0777) == 0 && chmod(VICTIMS, 0777) == 0);
-	CHECK(mkdir(VICTIMS "/sub", 0777) == 0 && chmod(VICTIMS "/sub", 0777) == 0);
+	char sub[96];
+
+	mount2_dir();
+	CHECKF(mount("msharefs", m2, "msharefs", 0, "size=160m,nr_regions=64,mode=0777") == 0,
+	       "mount msharefs on %s", m2);
+	m2_mounted = true;
+	snprintf(victims, sizeof(victims), "%s", m2);
+	snprintf(sub, sizeof(sub), "%s/sub", victims);
+	CHECK(mkdir(sub, 0777) == 0 && chmod(sub, 0777) == 0);
 	victim("r2m", GRANULE, 0, 0);
 	victim("r2m-b", GRANULE, 0, 0);
 	victim("r2m-ro", GRANULE, 0, 0);
 	{
 		struct mshare_protect p = { .size = GRANULE, .prot = PROT_READ };
-		int fd = EXPECT_OK(open(VICTIMS "/r2m-ro", O_RDWR | O_CLOEXEC));
+		int fd = EXPECT_OK(open(p2("r2m-ro"), O_RDWR | O_CLOEXEC));
 
 		CHECK(ioctl(fd, MSHAREFS_PROTECT, &p) == 0);
 		CHECK(close(fd) == 0);
@@ -127,11 +149,52 @@ static void make_victims(void)
 	victim("sub/r2m", GRANULE, 0, 0);
 }
 
+static const char *saved_shmall;
+
+static void restore_limits(void)
+{
+	if (saved_shmall)
+		proc_write("/proc/sys/kernel/shmall", saved_shmall);
+	umount2(WORKDIR, MNT_DETACH);
+	rmdir(WORKDIR);
+	rmdir(CG_TRINITY);
+}
+
+/* trinity's cgroup, tmpfs and kernel.shmall (put back at exit). */
+static void bound_resources(void)
+{
+	char v[64];
+
+	saved_shmall = strdup(proc_read("/proc/sys/kernel/shmall"));
+	live_atexit(restore_limits);
+	CHECK(proc_write("/proc/sys/kernel/shmall", SHMALL_PAGES) == 0);
+	CHECK(mkdir(WORKDIR, 0755) == 0);
+	snprintf(v, sizeof(v), "size=64m,mode=0755,uid=%d,gid=%d", NOBODY, NOBODY);
+	CHECKF(mount("tmpfs", WORKDIR, "tmpfs", 0, v) == 0, "mount tmpfs on %s", WORKDIR);
+	if (access(CG "/cgroup.controllers", F_OK))
+		CHECKF(mount("none", CG, "cgroup2", 0, NULL) == 0, "mount cgroup2 on " CG);
+	CHECK(proc_write(CG "/cgroup.subtree_control", "+memory") == 0);
+	CHECK(mkdir(CG_TRINITY, 0755) == 0);
+	snprintf(v, sizeof(v), "%lu", MEM_HIGH);
+	CHECK(proc_write(CG_TRINITY "/memory.high", v) == 0);
+}
+
+/* In the child, before exec: the cgroup and the rlimits. */
+static bool enter_bounds(void)
+{
+	struct rlimit as = { AS_LIMIT, AS_LIMIT }, fs = { FSIZE_LIMIT, FSIZE_LIMIT };
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	return proc_write(CG_TRINITY "/cgroup.procs", pid) == 0 &&
+	       setrlimit(RLIMIT_AS, &as) == 0 && setrlimit(RLIMIT_FSIZE, &fs) == 0;
+}
+
 /* The mount's statistics, for the most windows and links seen. */
 static void fs_sample(struct msharefs_fs_stat *max)
 {
 	struct msharefs_fs_stat st;
-	int d = open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int d = open(victims, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (d < 0)
 		return;
@@ -251,7 +314,8 @@ static void remove_victims(const char *dir)
 		char path[512];
 		struct stat st;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "mshare_info"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (lstat(path, &st) != 0)
@@ -294,8 +358,7 @@ int main(void)
 	klog_mark("trinity seed %s, %ld s, %ld children", seed_s, secs, children);
 
 	make_victims();
-	CHECK(mkdir(WORKDIR, 0755) == 0 || errno == EEXIST);
-	CHECK(chown(WORKDIR, NOBODY, NOBODY) == 0);
+	bound_resources();
 
 	argv[argc++] = (char *)trinity;
 	argv[argc++] = "-q";
@@ -306,14 +369,15 @@ int main(void)
 	argv[argc++] = "-C";
 	argv[argc++] = children_s;
 	argv[argc++] = "-V";
-	argv[argc++] = VICTIMS;
+	argv[argc++] = victims;
 	/*
 	 * Fds: the victims, plus what splice/tee/vmsplice and the mm calls
-	 * want (pipes, memfd, trinity's test files, eventfd).  Sockets: the
-	 * VM has no network (and trinity 2023.01 crashed regenerating its
-	 * socket cache there); perf and drm reach nothing of ours.
+	 * want (pipes, trinity's test files, eventfd).  Sockets: the VM has
+	 * no network (and trinity 2023.01 crashed regenerating its socket
+	 * cache there); perf and drm reach nothing of ours; memfd is memory
+	 * no limit bounds (it once drove a run to the OOM killer).
 	 */
-	argv[argc++] = "--disable-fds=sockets,perf,drm,timerfd,epoll";
+	argv[argc++] = "--disable-fds=sockets,perf,drm,timerfd,epoll,memfd";
 	for (size_t i = 0; i < sizeof(SYSCALLS) / sizeof(SYSCALLS[0]); i++) {
 		argv[argc++] = "-c";
 		argv[argc++] = (char *)SYSCALLS[i];
@@ -331,8 +395,8 @@ int main(void)
 			dup2(p[1], 2);
 			close(p[0]);
 			close(p[1]);
-			if (chdir(WORKDIR) || setgroups(0, NULL) || setgid(NOBODY) ||
-			    setuid(NOBODY))
+			if (!enter_bounds() || chdir(WORKDIR) || setgroups(0, NULL) ||
+			    setgid(NOBODY) || setuid(NOBODY))
 				_exit(126);
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			execv(trinity, argv);
@@ -388,11 +452,13 @@ int main(void)
 	CHECKF(nobody_left() == 0, "%d processes of uid %d left after SIGKILL", nobody_left(),
 	       NOBODY);
 
-	/* The mount still works, and what trinity left can be removed. */
-	fprintf(stderr, "  %ld victims left under %s\n", stat_tree(VICTIMS), VICTIMS);
+	/* The mounts still work, and what trinity left can be removed. */
+	fprintf(stderr, "  %ld victims left under %s\n", stat_tree(victims), victims);
 	mount_still_works();
-	remove_victims(VICTIMS);
-	CHECK(rmdir(VICTIMS) == 0);
-	remove_victims(WORKDIR);
+	remove_victims(victims);
+	CHECKF(used_pages(victims) == 0, "%ld pages still used in %s", used_pages(victims),
+	       victims);
+	CHECK(umount(victims) == 0);
+	m2_mounted = false;
 	live_done();
 }
