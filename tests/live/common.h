@@ -172,8 +172,6 @@ long wait_ms(long ms);
 int live_slowdown(void);
 double live_speed(void);
 
-
-
 /* An anonymous PROT_NONE reservation of len bytes at a 2 MiB aligned address. */
 void *reserve_aligned(size_t len);
 /* The same, NULL if mmap fails (reserve_aligned() fails the test). */
