@@ -157,6 +157,39 @@ check_root() {
 	return $ok
 }
 
+# reap_leftovers TEST: processes a test left running (orphans of its kill -9
+# storms, daemons of the real programs it ran) would exit or fault during
+# the next test and change what it measures (PageTables above all): kill
+# every process but init and the kernel's threads, and wait until they are
+# gone (zombies reaped by init), saying so on the TAP stream.
+reap_leftovers() {
+	left=$(awk '/^Pid:/ { pid = $2 } /^PPid:/ { if (pid != 1 && $2 != 2 && pid != 2) print pid }' \
+		/proc/[0-9]*/status 2>/dev/null)
+	alive=
+	for p in $left; do
+		[ -d "/proc/$p" ] && [ "$p" != "$$" ] && alive="$alive $p"
+	done
+	[ -z "$alive" ] && return 0
+	names=
+	for p in $alive; do
+		read -r n <"/proc/$p/comm" 2>/dev/null && names="$names $n"
+	done
+	tap "# $1 left processes running:$names (killed before the next test)"
+	kill -9 $alive 2>/dev/null
+	i=0
+	while [ $i -lt 100 ]; do
+		still=
+		for p in $alive; do
+			[ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null &&
+				still="$still $p"
+		done
+		[ -z "$still" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait 2>/dev/null
+}
+
 # mem_settle: have the kernel give back what it can (page cache, dentries
 # and inodes, empty slabs, and on KASAN kernels the freed objects held in
 # quarantine: a slab shrink flushes them), wait for RCU-deferred frees
@@ -326,6 +359,7 @@ for t in $MSHARE_TESTS; do
 	(cd /tmp && MSHARE_TIMEOUT_S=$to exec timeout -k 5 "$to" "/opt/mshare/bin/$t") >"$O" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
+	reap_leftovers "$t"
 	st=ok
 	case $rc in
 	0) ;;
