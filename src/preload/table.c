@@ -113,7 +113,8 @@ int msp_window_add(const struct msp_window *w)
 
 		if (s->start)
 			continue;
-		s->end = w->end;
+		/* Read without the lock by msp_window_hits(). */
+		__atomic_store_n(&s->end, w->end, __ATOMIC_RELAXED);
 		s->known_end = w->known_end;
 		s->handle = w->handle;
 		s->ino = w->ino;
