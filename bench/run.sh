@@ -188,6 +188,10 @@ results=$workdir/RESULTS.md
 
 cat "$results"
 if [ "$out" != - ]; then
+	# Keep the tables bench/workload.sh put there.
+	if [ -f "$out" ] && grep -q '^<!-- workload: begin -->' "$out"; then
+		{ echo; sed -n '/^<!-- workload: begin -->/,/^<!-- workload: end -->/p' "$out"; } >>"$results"
+	fi
 	cp "$results" "$out"
 	say "wrote $out"
 fi

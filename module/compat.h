@@ -97,4 +97,15 @@ static inline void msharefs_vma_start_write(struct vm_area_struct *vma)
 #endif
 }
 
+/* 6.3 checks permissions through the mount's idmap instead of its userns. */
+static inline int msharefs_file_inode_permission(struct file *file,
+						 struct inode *inode, int mask)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 3)
+	return inode_permission(file_mnt_idmap(file), inode, mask);
+#else
+	return inode_permission(file_mnt_user_ns(file), inode, mask);
+#endif
+}
+
 #endif /* MSHAREFS_COMPAT_H */

@@ -144,6 +144,28 @@ static int msharefs_mkdir(MSHAREFS_IDMAP_T *idmap, struct inode *dir,
 }
 
 /*
+ * O_TMPFILE: a region without a name, as memfd_create() makes one.  It
+ * lives until its last file descriptor and window are gone, counts against
+ * nr_regions= from the start, and can never get a name (no ->link).
+ */
+static int msharefs_tmpfile(MSHAREFS_IDMAP_T *idmap, struct inode *dir,
+			    struct file *file, umode_t mode)
+{
+	struct msharefs_sb_info *sbi = dir->i_sb->s_fs_info;
+	struct inode *inode;
+
+	if (!msharefs_charge_region(sbi))
+		return -ENOSPC;
+	inode = msharefs_get_inode(dir->i_sb, dir, (mode & ~S_IFMT) | S_IFREG);
+	if (!inode) {
+		msharefs_uncharge_region(sbi);
+		return -ENOMEM;
+	}
+	d_tmpfile(file, inode);
+	return finish_open_simple(file, 0);
+}
+
+/*
  * mshare_info is S_IMMUTABLE, so the VFS already refuses to unlink it,
  * rename it or replace it (EPERM).
  */
@@ -154,6 +176,7 @@ static const struct inode_operations msharefs_dir_iops = {
 	.unlink		= simple_unlink,
 	.rmdir		= simple_rmdir,
 	.rename		= simple_rename,
+	.tmpfile	= msharefs_tmpfile,
 };
 
 /*

@@ -5,7 +5,8 @@
  * On a region: MSHAREFS_CREATE_MAPPING and MSHAREFS_UNMAP (upstream mshare
  * v3's numbers and structures), MSHAREFS_PROTECT (ours, numbered after
  * them), and MSHAREFS_GET_REGION_STAT.  On any file or directory of the
- * mount: MSHAREFS_GET_FS_STAT.  Anything else: ENOTTY.
+ * mount: MSHAREFS_GET_FS_STAT and MSHAREFS_LIST_REGIONS.  Anything else:
+ * ENOTTY.
  *
  * Checks, in order: the fd's file kind (ENOTTY), an fd open for writing
  * for the three that change a region (EBADF), the argument (EFAULT), then
@@ -134,7 +135,12 @@ long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mshare_ioctl_protect(file, ubuf);
 	}
 
-	/* The statistics accept any size from their first version's up. */
+	/* The list and the statistics accept any size from version 1 up. */
+	if (_IOC_TYPE(cmd) == _IOC_TYPE(MSHAREFS_LIST_REGIONS) &&
+	    _IOC_NR(cmd) == _IOC_NR(MSHAREFS_LIST_REGIONS) &&
+	    _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE))
+		return mshare_ioctl_list(file, ubuf, _IOC_SIZE(cmd));
+
 	if (_IOC_TYPE(cmd) != _IOC_TYPE(MSHAREFS_GET_FS_STAT) ||
 	    _IOC_DIR(cmd) != _IOC_READ)
 		return -ENOTTY;

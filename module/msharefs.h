@@ -188,6 +188,7 @@ bool msharefs_is_region_inode(struct inode *inode);
 long mshare_ioctl_region_stat(struct file *file, void __user *ubuf,
 			      size_t usize);
 long mshare_ioctl_fs_stat(struct file *file, void __user *ubuf, size_t usize);
+long mshare_ioctl_list(struct file *file, void __user *ubuf, size_t usize);
 
 /* ioctl.c */
 long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Statistics: what each region holds and what sharing its page tables
- * saves, and the totals of a mount (MSHAREFS_GET_REGION_STAT and
- * MSHAREFS_GET_FS_STAT, a libmshare extension).
+ * saves, the totals of a mount, and the list of its regions with or
+ * without a name (MSHAREFS_GET_REGION_STAT, MSHAREFS_GET_FS_STAT and
+ * MSHAREFS_LIST_REGIONS, a libmshare extension).
  *
  * The structures are extensible: the ioctl number carries the size the
  * caller knows.  Any size from the first version's up is accepted; the
@@ -16,6 +17,8 @@
 #include <linux/cred.h>
 #include <linux/sched.h>
 #include <linux/minmax.h>
+#include <linux/overflow.h>
+#include <linux/string.h>
 
 #include <uapi/linux/msharefs.h>
 
@@ -24,6 +27,8 @@
 /* The sizes of the first version: anything smaller is refused. */
 #define MSHAREFS_REGION_STAT_SIZE_VER1	sizeof(struct msharefs_region_stat)
 #define MSHAREFS_FS_STAT_SIZE_VER1	sizeof(struct msharefs_fs_stat)
+#define MSHAREFS_LIST_SIZE_VER1		sizeof(struct msharefs_list)
+#define MSHAREFS_ENTRY_SIZE_VER1	sizeof(struct msharefs_region_entry)
 
 static s64 mshare_saved_bytes(u64 links, u64 tables)
 {
@@ -132,4 +137,99 @@ long mshare_ioctl_fs_stat(struct file *file, void __user *ubuf, size_t usize)
 		return -EINVAL;
 	mshare_fs_fill_stat(file_inode(file)->i_sb, &st);
 	return mshare_copy_stat(ubuf, usize, &st, sizeof(st));
+}
+
+/*
+ * Fill @e for region @inode as @file's opener sees it: the figures only
+ * where that opener may read the region, as opening it would require.
+ */
+static void mshare_fill_entry(struct file *file, struct inode *inode,
+			      struct msharefs_region_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = inode->i_ino;
+	e->nlink = READ_ONCE(inode->i_nlink);
+	if (msharefs_file_inode_permission(file, inode, MAY_READ)) {
+		e->flags = MSHAREFS_ENTRY_NOSTAT;
+		e->stat.region_size = i_size_read(inode);
+		e->stat.granule = MSHAREFS_GRANULE;
+		e->stat.page_size = PAGE_SIZE;
+		e->stat.uid = from_kuid_munged(current_user_ns(), inode->i_uid);
+		e->stat.gid = from_kgid_munged(current_user_ns(), inode->i_gid);
+		e->stat.mode = inode->i_mode;
+	} else {
+		mshare_region_fill_stat(inode, &e->stat);
+	}
+	e->stat.version = MSHAREFS_STAT_VERSION;
+	e->stat.size = sizeof(e->stat);
+}
+
+/*
+ * MSHAREFS_LIST_REGIONS: walk the regions of the mount as
+ * mshare_fs_fill_stat() does, copying one entry per region that matches
+ * while the array has room, and count them all.
+ */
+long mshare_ioctl_list(struct file *file, void __user *ubuf, size_t usize)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct inode *inode, *toput = NULL;
+	struct msharefs_region_entry e;
+	struct msharefs_list hdr;
+	char __user *array;
+	size_t esize;
+	u64 filled = 0, total = 0, bytes;
+	long err = 0;
+
+	if (usize < MSHAREFS_LIST_SIZE_VER1)
+		return -EINVAL;
+	if (copy_from_user(&hdr, ubuf, sizeof(hdr)))
+		return -EFAULT;
+	if ((hdr.flags & ~MSHAREFS_LIST_UNLINKED) ||
+	    hdr.entry_size < MSHAREFS_ENTRY_SIZE_VER1 ||
+	    check_mul_overflow(hdr.nr, (u64)hdr.entry_size, &bytes))
+		return -EINVAL;
+	esize = min_t(size_t, hdr.entry_size, sizeof(e));
+	array = u64_to_user_ptr(hdr.entries);
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		if (!msharefs_is_region_inode(inode))
+			continue;
+		if ((hdr.flags & MSHAREFS_LIST_UNLINKED) &&
+		    READ_ONCE(inode->i_nlink))
+			continue;
+		if (!igrab(inode))
+			continue;
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(toput);
+		toput = inode;
+
+		total++;
+		if (filled < hdr.nr && !err) {
+			char __user *dst = array + filled * hdr.entry_size;
+
+			mshare_fill_entry(file, inode, &e);
+			if (copy_to_user(dst, &e, esize) ||
+			    (hdr.entry_size > esize &&
+			     clear_user(dst + esize, hdr.entry_size - esize)))
+				err = -EFAULT;
+			else
+				filled++;
+		}
+
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
+	if (err)
+		return err;
+
+	hdr.version = MSHAREFS_STAT_VERSION;
+	hdr.size = esize;
+	hdr.nr = filled;
+	hdr.total = total;
+	if (copy_to_user(ubuf, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	return 0;
 }

@@ -223,3 +223,37 @@ size_t cli_width(const char *s)
 			w++;
 	return w;
 }
+
+static bool preload_sep(char c)
+{
+	return c == ':' || c == ' ';
+}
+
+int cli_preload_list(const char *existing, const char *lib, char *out,
+		     size_t len)
+{
+	size_t ll = strlen(lib);
+	const char *p;
+	int n;
+
+	if (!ll || strchr(lib, ':') || strchr(lib, ' '))
+		return -EINVAL;
+	for (p = existing ? existing : ""; *p;) {
+		const char *w;
+
+		while (preload_sep(*p))
+			p++;
+		w = p;
+		while (*p && !preload_sep(*p))
+			p++;
+		if ((size_t)(p - w) == ll && !strncmp(w, lib, ll)) {
+			n = snprintf(out, len, "%s", existing);
+			return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+		}
+	}
+	if (existing && *existing)
+		n = snprintf(out, len, "%s:%s", lib, existing);
+	else
+		n = snprintf(out, len, "%s", lib);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

@@ -46,4 +46,13 @@ void cli_printable(char *s);
 /* Columns @s takes on a terminal (UTF-8: continuation bytes are free). */
 size_t cli_width(const char *s);
 
+/*
+ * The LD_PRELOAD value that loads @lib first: "@lib:@existing", or
+ * @existing as it is when it already names @lib (entries are separated by
+ * ':' or ' ', as ld.so reads them).  Returns 0, -EINVAL (@lib empty or
+ * containing a separator) or -ENAMETOOLONG (@out of @len bytes too small).
+ */
+int cli_preload_list(const char *existing, const char *lib, char *out,
+		     size_t len);
+
 #endif /* MSHARE_TOOL_CLI_H */

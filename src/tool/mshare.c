@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,15 +26,28 @@
 #include <linux/msharefs.h>
 
 #include "cli.h"
+#include "shim.h"
 
 #ifndef MSHARE_VERSION
 #define MSHARE_VERSION	"unknown"
 #endif
+#ifndef MSHARE_PRELOAD_PATH
+#define MSHARE_PRELOAD_PATH	"/usr/local/lib/libmshare-preload.so"
+#endif
+#ifndef MSHARE_PRELOAD_RELPATH
+#define MSHARE_PRELOAD_RELPATH	""
+#endif
+/* Where `mshare run` looks first for the library (tests, other installs). */
+#define PRELOAD_LIB_ENV	"MSHARE_PRELOAD_LIB"
 
 /* Exit status: see mshare(8). */
 #define EXIT_OK		0
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
+/* mshare run: its own failures, and the command's, as env(1) has them. */
+#define EXIT_RUN_FAIL	125
+#define EXIT_CANNOT_RUN	126
+#define EXIT_NOT_FOUND	127
 
 static const char *command;	/* the subcommand, for messages */
 
@@ -49,17 +63,30 @@ static const char usage_text[] =
 "                                   K, M, G, T; a multiple of the granule);\n"
 "                                   MODE in octal, default 0600\n"
 "  rm NAME...                       remove regions\n"
+"  run [OPTION]... [--] COMMAND [ARG]...\n"
+"                                   run COMMAND with libmshare-preload.so:\n"
+"                                   its big shared memory in regions\n"
 "\n"
 "Options:\n"
 "  -j, --json      JSON output (sizes in bytes)\n"
 "  -b, --bytes     sizes in bytes instead of 2.0M, 1.5G...\n"
 "  -m, --mode=MODE permissions of a new region (create)\n"
+"Options of run (see mshare(8), libmshare-preload(8)):\n"
+"  --min-size=SIZE  redirect shared memory of at least SIZE (32M)\n"
+"  --no-anon        leave mmap(MAP_SHARED | MAP_ANONYMOUS) alone\n"
+"  --no-sysv        leave new System V segments alone\n"
+"  --hugetlb        redirect MAP_HUGETLB and SHM_HUGETLB requests too\n"
+"  --nodeepbind=LIST  drop RTLD_DEEPBIND for these libraries\n"
+"  --library=PATH   the libmshare-preload.so to load\n"
+"  -v, --verbose    one line per decision on standard error\n"
+"  -q, --quiet      no warning when msharefs is not mounted\n"
 "  -h, --help      show this help and exit\n"
 "  -V, --version   show the version and exit\n"
 "\n"
 "NAME is relative to the msharefs mount (LIBMSHARE_MOUNT, else the one\n"
 "mounted, /sys/fs/mshare).\n"
-"Exit status: 0 success, 1 failure, 2 wrong command line.\n";
+"Exit status: 0 success, 1 failure, 2 wrong command line; run: the\n"
+"command's, or 125 (run failed), 126 (cannot execute), 127 (not found).\n";
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...)
@@ -248,7 +275,9 @@ static int finish(int status)
 /* ---- regions ---- */
 
 struct region {
-	char *name;		/* relative to the mount */
+	char *name;		/* relative to the mount; "(unlinked #INO)" */
+	bool unlinked;		/* no name (MSHAREFS_LIST_REGIONS) */
+	uint64_t ino;
 	uint64_t size;
 	mode_t mode;
 	uid_t uid;
@@ -286,7 +315,12 @@ static void emit_region(struct emit *e, const struct region *r)
 	uint64_t uid = r->uid, gid = r->gid;
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned int)(r->mode & 07777));
-	emit_str(e, "name", r->name);
+	emit_str(e, "name", r->unlinked && e->format != TEXT ? NULL : r->name);
+	if (e->format != TEXT) {
+		emit_key(e, "unlinked");
+		fputs(r->unlinked ? "true" : "false", stdout);
+		emit_done(e);
+	}
 	emit_bytes(e, "size", &r->size);
 	emit_str(e, "mode", mode);
 	emit_u64(e, "uid", &uid);
@@ -416,10 +450,96 @@ static void walk(struct region_list *l, int dirfd, const char *prefix)
 	closedir(dir);
 }
 
+/* Named regions by name, then those without a name by inode. */
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct region *)a)->name,
-		      ((const struct region *)b)->name);
+	const struct region *x = a, *y = b;
+
+	if (x->unlinked != y->unlinked)
+		return x->unlinked ? 1 : -1;
+	if (x->unlinked)
+		return x->ino < y->ino ? -1 : x->ino > y->ino;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * The regions without a name (O_TMPFILE, as libmshare-preload makes them,
+ * or unlinked while in use), from MSHAREFS_LIST_REGIONS; nothing from a
+ * module without it.
+ */
+static void add_unlinked(struct region_list *l, int dirfd)
+{
+	struct msharefs_region_entry *v = NULL;
+	struct msharefs_list hdr;
+	size_t cap = 16, i;
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		struct msharefs_region_entry *nv = realloc(v, cap * sizeof(*v));
+
+		if (!nv) {
+			msg("%s", strerror(ENOMEM));
+			l->status = EXIT_FAIL;
+			free(v);
+			return;
+		}
+		v = nv;
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.flags = MSHAREFS_LIST_UNLINKED;
+		hdr.entry_size = sizeof(*v);
+		hdr.entries = (uintptr_t)v;
+		hdr.nr = cap;
+		if (ioctl(dirfd, MSHAREFS_LIST_REGIONS, &hdr)) {
+			if (errno != ENOTTY) {
+				msg("regions without a name: %s", strerror(errno));
+				l->status = EXIT_FAIL;
+			}
+			free(v);
+			return;
+		}
+		if (hdr.total <= hdr.nr)
+			break;
+		cap = hdr.total + 16;
+	}
+	for (i = 0; i < hdr.nr; i++) {
+		const struct msharefs_region_entry *e = &v[i];
+		char name[48];
+		struct region *r;
+
+		snprintf(name, sizeof(name), "(unlinked #%llu)",
+			 (unsigned long long)e->ino);
+		r = region_add(l, name);
+		if (!r) {
+			msg("%s", strerror(ENOMEM));
+			l->status = EXIT_FAIL;
+			break;
+		}
+		r->unlinked = true;
+		r->ino = e->ino;
+		r->size = e->stat.region_size;
+		r->mode = e->stat.mode;
+		r->uid = e->stat.uid;
+		r->gid = e->stat.gid;
+		if (e->flags & MSHAREFS_ENTRY_NOSTAT) {
+			r->err = EACCES;
+			continue;
+		}
+		r->have = true;
+		r->st.size = e->stat.region_size;
+		r->st.granule = e->stat.granule;
+		r->st.page_size = e->stat.page_size;
+		r->st.uid = e->stat.uid;
+		r->st.gid = e->stat.gid;
+		r->st.mode = e->stat.mode;
+		r->st.version = e->stat.version;
+		r->st.attachers = e->stat.attachers;
+		r->st.windows = e->stat.windows;
+		r->st.resident_bytes = e->stat.resident_pages * e->stat.page_size;
+		r->st.pt_tables = e->stat.pt_tables;
+		r->st.pt_links = e->stat.pt_links;
+		r->st.pt_bytes_saved = e->stat.pt_bytes_saved;
+	}
+	free(v);
 }
 
 static void regions_free(struct region_list *l)
@@ -641,6 +761,7 @@ static int cmd_ls(int argc, char **argv)
 		msg("%s: %s", mnt, strerror(errno));
 		return EXIT_FAIL;
 	}
+	add_unlinked(&l, fd);
 	walk(&l, fd, NULL);
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), by_name);
@@ -856,6 +977,170 @@ static int cmd_rm(int argc, char **argv)
 	return status;
 }
 
+
+/* ---- run ---- */
+
+static int run_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mshare: run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_RUN_FAIL;
+}
+
+static bool readable(const char *path)
+{
+	return path[0] == '/' && access(path, R_OK) == 0;
+}
+
+/* The library: --library, $MSHARE_PRELOAD_LIB, installed, or relative. */
+static const char *find_preload(const char *opt, char *buf, size_t len)
+{
+	const char *env = getenv(PRELOAD_LIB_ENV);
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (opt)
+		return readable(opt) ? opt : NULL;
+	if (env && *env)
+		return readable(env) ? env : NULL;
+	if (readable(MSHARE_PRELOAD_PATH))
+		return MSHARE_PRELOAD_PATH;
+	if (!MSHARE_PRELOAD_RELPATH[0])
+		return NULL;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	if (snprintf(buf, len, "%s/%s", exe, MSHARE_PRELOAD_RELPATH) >= (int)len)
+		return NULL;
+	return readable(buf) ? buf : NULL;
+}
+
+static int bad_vars;
+
+static void bad_var(const char *name, const char *value, const char *what)
+{
+	fprintf(stderr, "mshare: run: %s=%s: not %s\n", name, value, what);
+	bad_vars++;
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum { O_MIN = 1000, O_NOANON, O_NOSYSV, O_HUGETLB, O_NODEEP, O_LIB };
+	static const struct option longopts[] = {
+		{ "min-size", required_argument, NULL, O_MIN },
+		{ "no-anon", no_argument, NULL, O_NOANON },
+		{ "no-sysv", no_argument, NULL, O_NOSYSV },
+		{ "hugetlb", no_argument, NULL, O_HUGETLB },
+		{ "nodeepbind", required_argument, NULL, O_NODEEP },
+		{ "library", required_argument, NULL, O_LIB },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *lib_opt = NULL, *lib;
+	char libbuf[PATH_MAX], *preload;
+	struct msp_config cfg;
+	bool quiet = false;
+	size_t len, size;
+	int c;
+
+	opterr = 0;
+	optind = 0;
+	/* '+': the command's own options are not ours. */
+	while ((c = getopt_long(argc, argv, "+:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_MIN:
+			if (msp_parse_size(optarg, &size) || !size)
+				return run_error("invalid --min-size '%s' (bytes, or a number with a K, M, G or T suffix, not 0)",
+						 optarg);
+			setenv("MSHARE_MIN_SIZE", optarg, 1);
+			break;
+		case O_NOANON:
+			setenv("MSHARE_ANON", "0", 1);
+			break;
+		case O_NOSYSV:
+			setenv("MSHARE_SYSV", "0", 1);
+			break;
+		case O_HUGETLB:
+			setenv("MSHARE_HUGETLB", "1", 1);
+			break;
+		case O_NODEEP:
+			setenv("MSHARE_NODEEPBIND", optarg, 1);
+			break;
+		case O_LIB:
+			lib_opt = optarg;
+			break;
+		case 'v':
+			setenv("MSHARE_VERBOSE", "1", 1);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return finish(EXIT_OK);
+		case ':':
+			return run_error("option '%s' needs an argument",
+					 argv[optind - 1]);
+		default:
+			if (optopt)
+				return run_error("unknown option '-%c'", optopt);
+			return run_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return run_error("missing COMMAND");
+
+	/* What the library will read: all of it must make sense. */
+	msp_config_load(&cfg, env_get, bad_var);
+	if (bad_vars)
+		return EXIT_RUN_FAIL;
+	lib = find_preload(lib_opt, libbuf, sizeof(libbuf));
+	if (!lib) {
+		if (lib_opt)
+			return run_error("%s: not a readable absolute path", lib_opt);
+		return run_error("libmshare-preload.so not found (%s%s%s); set %s or use --library",
+				 getenv(PRELOAD_LIB_ENV) ? getenv(PRELOAD_LIB_ENV) : MSHARE_PRELOAD_PATH,
+				 MSHARE_PRELOAD_RELPATH[0] ? ", or relative to mshare: " : "",
+				 MSHARE_PRELOAD_RELPATH, PRELOAD_LIB_ENV);
+	}
+	len = strlen(lib) + (getenv("LD_PRELOAD") ? strlen(getenv("LD_PRELOAD")) : 0) + 2;
+	preload = malloc(len);
+	if (!preload)
+		return run_error("%s", strerror(ENOMEM));
+	if (cli_preload_list(getenv("LD_PRELOAD"), lib, preload, len))
+		return run_error("%s: a library path with ':' or ' ' cannot be preloaded",
+				 lib);
+	setenv("LD_PRELOAD", preload, 1);
+	free(preload);
+	if (!quiet && !mshare_mount_point())
+		fprintf(stderr, "mshare: run: no msharefs mount (%s): %s runs without shared page tables\n",
+			strerror(errno), argv[optind]);
+	fflush(stdout);
+	execvp(argv[optind], argv + optind);
+	c = errno;
+	fprintf(stderr, "mshare: run: %s: %s\n", argv[optind], strerror(c));
+	return c == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -865,6 +1150,7 @@ static const struct {
 	{ "stat", cmd_stat },
 	{ "create", cmd_create },
 	{ "rm", cmd_rm },
+	{ "run", cmd_run },
 };
 
 int main(int argc, char **argv)

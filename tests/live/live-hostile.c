@@ -1080,13 +1080,11 @@ static int huge_regions(void)
 
 /* ---------------------------------------------------------------------- */
 
-/* open(2): the flags msharefs refuses */
+/* open(2): the flags msharefs refuses (O_TMPFILE: live-tmpfile) */
 static void open_abuse(void)
 {
 	int fd;
 
-	EXPECT_ERRNO(open(MNT, O_RDWR | O_TMPFILE, 0600), EOPNOTSUPP);
-	EXPECT_ERRNO(open(MNT, O_WRONLY | O_TMPFILE | O_EXCL, 0600), EOPNOTSUPP);
 	EXPECT_ERRNO(open(MNT "/mshare_info", O_WRONLY), EPERM);
 	EXPECT_ERRNO(open(MNT "/mshare_info", O_RDWR), EPERM);
 	EXPECT_ERRNO(open(MNT "/mshare_info", O_RDONLY | O_TRUNC), EPERM);

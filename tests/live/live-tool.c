@@ -221,7 +221,7 @@ static void help_and_usage(void)
 	OK("-V");
 	OK("--help");
 	EXPECT_STARTS("Usage: mshare COMMAND");
-	EXPECT_OUT_HAS("Exit status: 0 success, 1 failure, 2 wrong command line.");
+	EXPECT_OUT_HAS("Exit status: 0 success, 1 failure, 2 wrong command line; run: the\n");
 	OK("help");
 	OK("ls", "--help");
 	EXPECT_STARTS("Usage: mshare COMMAND");
@@ -364,8 +364,8 @@ static void known_state(struct agent ag[3])
 	}
 	OK("ls", "--json");
 	EXPECT_STARTS("{\n  \"mount\": \"/sys/fs/mshare\",\n  \"regions\": [\n    {\"name\": \"db/inner\", ");
-	EXPECT_OUT_HAS("{\"name\": \"known\", \"size\": 8388608, \"mode\": \"0600\", \"uid\": 0, \"user\": \"root\", \"gid\": 0, \"group\": \"root\", \"attachers\": 3, \"windows\": 3, \"resident_bytes\": 4194304, \"pt_tables\": 2, \"pt_links\": 6, \"pt_bytes_saved\": 16384}");
-	EXPECT_OUT_HAS("{\"name\": \"theirs\", \"size\": 2097152, \"mode\": \"0600\", \"uid\": 65534, \"user\": null, \"gid\": 65534, \"group\": null, \"attachers\": 0,");
+	EXPECT_OUT_HAS("{\"name\": \"known\", \"unlinked\": false, \"size\": 8388608, \"mode\": \"0600\", \"uid\": 0, \"user\": \"root\", \"gid\": 0, \"group\": \"root\", \"attachers\": 3, \"windows\": 3, \"resident_bytes\": 4194304, \"pt_tables\": 2, \"pt_links\": 6, \"pt_bytes_saved\": 16384}");
+	EXPECT_OUT_HAS("{\"name\": \"theirs\", \"unlinked\": false, \"size\": 2097152, \"mode\": \"0600\", \"uid\": 65534, \"user\": null, \"gid\": 65534, \"group\": null, \"attachers\": 0,");
 	EXPECT_ENDS("\"pt_bytes_saved\": 0}\n  ]\n}\n");
 
 	/* As a user who may read only some of them. */
@@ -376,7 +376,7 @@ static void known_state(struct agent ag[3])
 	EXPECT_ROW("wide", "2.0M", "0666", "root", "0", "0", "0");
 	EXPECT_ROW("theirs", "2.0M", "0600", "65534", "0", "0", "0");
 	NOBODY_MSHARE("ls", "--json");
-	EXPECT_OUT_HAS("{\"name\": \"known\", \"size\": 8388608, \"mode\": \"0600\", \"uid\": 0, \"user\": \"root\", \"gid\": 0, \"group\": \"root\", \"attachers\": null, \"windows\": null, \"resident_bytes\": null, \"pt_tables\": null, \"pt_links\": null, \"pt_bytes_saved\": null}");
+	EXPECT_OUT_HAS("{\"name\": \"known\", \"unlinked\": false, \"size\": 8388608, \"mode\": \"0600\", \"uid\": 0, \"user\": \"root\", \"gid\": 0, \"group\": \"root\", \"attachers\": null, \"windows\": null, \"resident_bytes\": null, \"pt_tables\": null, \"pt_links\": null, \"pt_bytes_saved\": null}");
 
 	/* stat: every figure. */
 	OK("stat", "known");
@@ -406,7 +406,7 @@ static void known_state(struct agent ag[3])
 	EXPECT_KV("pt_bytes_saved", "16384");
 	EXPECT_KV("granule", "2097152");
 	OK("stat", "known", "--json");
-	EXPECT_STARTS("{\n  \"name\": \"known\",\n  \"size\": 8388608,\n");
+	EXPECT_STARTS("{\n  \"name\": \"known\",\n  \"unlinked\": false,\n  \"size\": 8388608,\n");
 	EXPECT_OUT_HAS(",\n  \"attachers\": 3,\n  \"windows\": 3,\n  \"resident_bytes\": 4194304,\n  \"pt_tables\": 2,\n  \"pt_links\": 6,\n  \"pt_bytes_saved\": 16384,\n  \"granule\": 2097152,\n  \"page_size\": 4096,\n  \"stats_version\": 1\n}\n");
 	OK("stat", "theirs");
 	EXPECT_KV("user", "-");
@@ -459,8 +459,8 @@ static void odd_names(void)
 	close(raw_create("we\"ird\tname", GRANULE));
 	close(raw_create("bad\xffutf8", 0));
 	OK("ls", "--json");
-	EXPECT_OUT_HAS("{\"name\": \"we\\\"ird\\tname\", \"size\": 2097152,");
-	EXPECT_OUT_HAS("{\"name\": \"bad\\ufffdutf8\", \"size\": 0,");
+	EXPECT_OUT_HAS("{\"name\": \"we\\\"ird\\tname\", \"unlinked\": false, \"size\": 2097152,");
+	EXPECT_OUT_HAS("{\"name\": \"bad\\ufffdutf8\", \"unlinked\": false, \"size\": 0,");
 	OK("ls");
 	CHECK(row(R.out, "we\"ird?name", f) == 7);
 	CHECK(!strcmp(f[1], "2.0M"));

@@ -206,9 +206,42 @@ static void test_printable(void **state)
 	assert_int_equal(cli_width("\xe2\x82\xac!"), 2);
 }
 
+static void check_preload(const char *existing, const char *lib,
+			  const char *want)
+{
+	char out[64];
+
+	assert_int_equal(cli_preload_list(existing, lib, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+}
+
+static void test_preload_list(void **state)
+{
+	char out[16];
+
+	(void)state;
+	check_preload(NULL, "/l/p.so", "/l/p.so");
+	check_preload("", "/l/p.so", "/l/p.so");
+	check_preload("/x.so", "/l/p.so", "/l/p.so:/x.so");
+	check_preload("/x.so /y.so", "/l/p.so", "/l/p.so:/x.so /y.so");
+	/* Already there: unchanged (exec chains, nested mshare run). */
+	check_preload("/l/p.so", "/l/p.so", "/l/p.so");
+	check_preload("/x.so:/l/p.so", "/l/p.so", "/x.so:/l/p.so");
+	check_preload("/x.so /l/p.so ", "/l/p.so", "/x.so /l/p.so ");
+	check_preload("/l/p.so.1", "/l/p.so", "/l/p.so:/l/p.so.1");
+	assert_int_equal(cli_preload_list(NULL, "", out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_preload_list(NULL, "/a b.so", out, sizeof(out)),
+			 -EINVAL);
+	assert_int_equal(cli_preload_list(NULL, "/a:b.so", out, sizeof(out)),
+			 -EINVAL);
+	assert_int_equal(cli_preload_list("/a/very/long.so", "/l/p.so", out,
+					  sizeof(out)), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_preload_list),
 		cmocka_unit_test(test_human),
 		cmocka_unit_test(test_human_signed),
 		cmocka_unit_test(test_parse_size),

@@ -3,7 +3,8 @@
 #
 # The issue's done criterion: after `meson install` into a DESTDIR, an
 # example builds with `pkg-config --cflags --libs libmshare` alone and runs in
-# the VM against the DESTDIR's libmshare.so.  Prints TAP (via run-vm.sh).
+# the VM against the DESTDIR's libmshare.so, and the installed `mshare run`
+# finds the installed libmshare-preload.so.  Prints TAP (via run-vm.sh).
 #
 #   install-check.sh MESON BUILD_ROOT EXAMPLE.c RELEASE MODULE.ko [LOGDIR]
 set -uo pipefail
@@ -39,4 +40,15 @@ $out"
 fi
 libdir=$(dirname "$(find "$destdir" -name 'libmshare.so*' | head -n 1)")
 echo "# built $name with: cc $(basename "$example") $flags"
+
+# mshare run, installed, finds the installed libmshare-preload.so (here
+# relative to itself: the tree is under a DESTDIR).
+preload=$(find "$destdir" -name libmshare-preload.so | head -n 1)
+tool=$(find "$destdir" -path '*/bin/mshare' | head -n 1)
+[ -n "$preload" ] && [ -n "$tool" ] || fail "no bin/mshare or libmshare-preload.so under $destdir"
+got=$(env -u MSHARE_PRELOAD_LIB LD_LIBRARY_PATH="$libdir" "$tool" run --quiet -- \
+	sh -c 'echo "$LD_PRELOAD"' 2>&1)
+[ "$(readlink -f "${got%%:*}")" = "$(readlink -f "$preload")" ] ||
+	fail "the installed mshare run preloads '$got', not $preload"
+echo "# the installed mshare run preloads $preload"
 exec "$here/run-vm.sh" --logdir "$logdir/vm" --libdir "$libdir" "$release" "$ko" "$bin"

@@ -11,7 +11,7 @@
 #
 #   mkinitramfs.sh -o OUT.cpio.gz -k MODULE.ko [-m EXTRA.ko]... [-d DEMO_SCRIPT |
 #                  -r RUN_SCRIPT] [-L LIBDIR]... [-e NAME=VALUE]...
-#                  [-E NAME=VALUE]... BIN...
+#                  [-E NAME=VALUE]... [-x FILELIST]... BIN...
 #
 #   -m EXTRA.ko    another kernel module, put in the image as /lib/EXTRA.ko
 #                  (not loaded: a test that needs it insmods it)
@@ -22,13 +22,20 @@
 #   -e NAME=VALUE  written to /etc/mshare/env, read by init (e.g.
 #                  MSHARE_TEST_TIMEOUT=120, MSHARE_TESTS="live-a live-b")
 #   -E NAME=VALUE  same, but exported to the tests / the script
+#   -x FILELIST    more files of the host, for a suite that runs real
+#                  programs (tests/workload/files.txt): one per line, "PATH"
+#                  (the same path in the image) or "PATH DEST"; PATH may
+#                  be a directory (copied whole) or a shell glob; '#'
+#                  starts a comment.  Every ELF file copied brings its
+#                  libraries, as the BINs do; a PATH that matches nothing
+#                  fails the build.
 # Live tests are the BINs named live-*; the others are helpers/examples.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 out='' ko='' demo='' run=''
-libdirs=() envs=() exports=() extra=()
-while getopts o:k:m:d:r:L:e:E: opt; do
+libdirs=() envs=() exports=() extra=() lists=()
+while getopts o:k:m:d:r:L:e:E:x: opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	k) ko=$OPTARG ;;
@@ -38,6 +45,7 @@ while getopts o:k:m:d:r:L:e:E: opt; do
 	L) libdirs+=("$OPTARG") ;;
 	e) envs+=("$OPTARG") ;;
 	E) exports+=("$OPTARG") ;;
+	x) lists+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
@@ -46,6 +54,9 @@ shift $((OPTIND - 1))
 [ -f "$ko" ] || { echo "mkinitramfs: module $ko not found" >&2; exit 1; }
 for m in "${extra[@]:+${extra[@]}}"; do
 	[ -f "$m" ] || { echo "mkinitramfs: module $m not found" >&2; exit 1; }
+done
+for l in "${lists[@]:+${lists[@]}}"; do
+	[ -f "$l" ] || { echo "mkinitramfs: file list $l not found" >&2; exit 1; }
 done
 [ -z "$demo" ] || [ -f "$demo" ] || { echo "mkinitramfs: demo script $demo not found" >&2; exit 1; }
 [ -z "$run" ] || [ -f "$run" ] || { echo "mkinitramfs: script $run not found" >&2; exit 1; }
@@ -87,13 +98,13 @@ copy_lib() { # copy_lib NAME PATH
 
 ldpath=$(IFS=:; echo "${libdirs[*]:-}")
 ldpath=${ldpath}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-for bin in "$@"; do
-	[ -f "$bin" ] || { echo "mkinitramfs: $bin not found" >&2; exit 1; }
-	install -m 755 "$bin" "$root/opt/mshare/bin/$(basename "$bin")"
-	# Scripts need nothing more; ELF files need their libraries.
-	[ "$(head -c 4 "$bin" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
+# copy_deps FILE: the shared libraries ELF file FILE needs.
+copy_deps() {
+	local bin=$1 deps name arrow path
+	is_elf "$bin" || return 0
 	if ! deps=$(LD_LIBRARY_PATH=$ldpath ldd "$bin" 2>&1); then
-		grep -q 'not a dynamic executable' <<<"$deps" && continue
+		grep -q 'not a dynamic executable' <<<"$deps" && return 0
 		echo "mkinitramfs: ldd $bin failed: $deps" >&2; exit 1
 	fi
 	if grep -q 'not found' <<<"$deps"; then
@@ -108,6 +119,38 @@ for bin in "$@"; do
 			copy_lib "$(basename "$name")" "$name"
 		fi
 	done <<<"$deps"
+}
+
+for bin in "$@"; do
+	[ -f "$bin" ] || { echo "mkinitramfs: $bin not found" >&2; exit 1; }
+	install -m 755 "$bin" "$root/opt/mshare/bin/$(basename "$bin")"
+	# Scripts need nothing more; ELF files need their libraries.
+	copy_deps "$bin"
+done
+
+# The file lists: host files at their paths (or DEST), with their libraries.
+for l in "${lists[@]:+${lists[@]}}"; do
+	while read -r src dest _; do
+		case $src in '' | '#'*) continue ;; esac
+		# shellcheck disable=SC2206 # a glob, on purpose
+		matches=($src)
+		if [ ! -e "${matches[0]}" ]; then
+			echo "mkinitramfs: $l: $src: no such file on this host (tools/setup installs it)" >&2
+			exit 1
+		fi
+		for m in "${matches[@]}"; do
+			d=$root${dest:-$m}
+			[ -n "$dest" ] && [ ${#matches[@]} -gt 1 ] && d=$root$dest/$(basename "$m")
+			mkdir -p "$(dirname "$d")"
+			cp -a -L "$m" "$d"
+			if [ -d "$m" ]; then
+				while IFS= read -r -d '' f; do copy_deps "$f"; done \
+					< <(find "$m" -type f -print0)
+			else
+				copy_deps "$m"
+			fi
+		done
+	done <"$l"
 done
 
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # for sh: 'it'\''s'

@@ -30,6 +30,8 @@
 #     --logdir DIR      keep initramfs and console log in DIR
 #                       (default: a new directory under ${TMPDIR:-/tmp})
 #     --libdir DIR      look for shared libraries in DIR first (repeatable)
+#     --files LIST      more host files in the image (repeatable; see
+#                       mkinitramfs.sh -x: a suite's real programs)
 #     --fail MESSAGE    print a failing TAP test with MESSAGE and exit 1
 #                       (used when no module/kernel can be built)
 #   Environment: MSHARE_TESTS ("live-a live-b": run only these), and the
@@ -45,7 +47,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 demo='' run='' output='' logdir='' fail=''
-libdirs=() exports=()
+libdirs=() exports=() filelists=()
 vm_mem=${MSHARE_VM_MEM:-1G}
 vm_smp=${MSHARE_VM_SMP:-2}
 vm_timeout=${MSHARE_VM_TIMEOUT:-}
@@ -66,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--stress-timeout) stress_timeout=$2; shift 2 ;;
 	--logdir) logdir=$2; shift 2 ;;
 	--libdir) libdirs+=(-L "$2"); shift 2 ;;
+	--files) filelists+=(-x "$2"); shift 2 ;;
 	--fail) fail=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "run-vm.sh: unknown option $1" >&2; exit 2 ;;
@@ -142,7 +145,7 @@ envs=(-e "MSHARE_TEST_TIMEOUT=$test_timeout" -e "MSHARE_STRESS_TIMEOUT=$stress_t
 [ -n "${MSHARE_TESTS:-}" ] && envs+=(-e "MSHARE_TESTS=$MSHARE_TESTS")
 # Ours first: an --env MSHARE_SLOWDOWN=... of the caller comes later and wins.
 exports=(-E "MSHARE_SLOWDOWN=$slowdown" "${exports[@]}")
-mkargs=(-o "$initrd" -k "$ko" "${extra[@]}" "${libdirs[@]}" "${envs[@]}" "${exports[@]}")
+mkargs=(-o "$initrd" -k "$ko" "${extra[@]}" "${libdirs[@]}" "${filelists[@]}" "${envs[@]}" "${exports[@]}")
 [ -n "$demo" ] && mkargs+=(-d "$demo")
 [ -n "$run" ] && mkargs+=(-r "$run")
 if ! err=$("$here/mkinitramfs.sh" "${mkargs[@]}" "$@" 2>&1); then

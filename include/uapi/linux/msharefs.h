@@ -130,4 +130,44 @@ struct msharefs_fs_stat {
 #define MSHAREFS_GET_REGION_STAT _IOR('x', 3, struct msharefs_region_stat)
 #define MSHAREFS_GET_FS_STAT	_IOR('x', 4, struct msharefs_fs_stat)
 
+/*
+ * MSHAREFS_LIST_REGIONS: the regions of the mount, from an fd of any file
+ * or directory on it, including those that have no name (unlinked while
+ * open or attached, or created with O_TMPFILE), which no directory shows.
+ * A libmshare extension, versioned like the statistics.
+ *
+ * The caller passes an array of @nr entries of @entry_size bytes each at
+ * @entries (any size from the first version's up); the kernel fills at
+ * most @nr of them, each with at most @entry_size bytes (the rest of an
+ * entry zeroed), and returns in @nr the number filled, in @total the
+ * number of regions that matched (more than @nr if the array was too
+ * small: call again with a larger one), in @size the bytes of each entry
+ * it filled and in @version the layout.  @nr 0 only counts.
+ * The figures of @stat are filled only where the caller may read the
+ * region (MSHAREFS_ENTRY_NOSTAT otherwise: only @ino, @nlink and the
+ * size, owner and mode in @stat are valid).
+ */
+#define MSHAREFS_LIST_UNLINKED	0x1	/* only regions without a name */
+
+#define MSHAREFS_ENTRY_NOSTAT	0x1	/* figures withheld: no read access */
+
+struct msharefs_region_entry {
+	__u64 ino;		/* inode number (st_ino) */
+	__u32 nlink;		/* links: 0 for a region without a name */
+	__u32 flags;		/* MSHAREFS_ENTRY_* */
+	struct msharefs_region_stat stat;
+};
+
+struct msharefs_list {
+	__u32 version;		/* out: MSHAREFS_STAT_VERSION */
+	__u32 size;		/* out: bytes filled in each entry */
+	__u32 flags;		/* in: MSHAREFS_LIST_* */
+	__u32 entry_size;	/* in: bytes of each entry of the array */
+	__u64 entries;		/* in: address of the array */
+	__u64 nr;		/* in: entries in the array; out: entries filled */
+	__u64 total;		/* out: regions that matched */
+};
+
+#define MSHAREFS_LIST_REGIONS	_IOWR('x', 5, struct msharefs_list)
+
 #endif /* _UAPI_LINUX_MSHAREFS_H */
