@@ -67,12 +67,17 @@ static inline void msharefs_fillattr(MSHAREFS_IDMAP_T *idmap, u32 request_mask,
 #endif
 }
 
-/* 6.10 removed mm->get_unmapped_area in favour of mm_get_unmapped_area(). */
+/*
+ * 6.10 removed mm->get_unmapped_area in favour of mm_get_unmapped_area();
+ * 6.19 dropped its mm argument (always current->mm).
+ */
 static inline unsigned long
 msharefs_mm_get_unmapped_area(unsigned long addr, unsigned long len,
 			      unsigned long flags)
 {
-#if MSHAREFS_KERNEL_AT_LEAST(6, 10)
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	return mm_get_unmapped_area(NULL, addr, len, 0, flags);
+#elif MSHAREFS_KERNEL_AT_LEAST(6, 10)
 	return mm_get_unmapped_area(current->mm, NULL, addr, len, 0, flags);
 #else
 	return current->mm->get_unmapped_area(NULL, addr, len, 0, flags);
@@ -94,6 +99,55 @@ static inline void msharefs_vma_start_write(struct vm_area_struct *vma)
 {
 #if MSHAREFS_KERNEL_AT_LEAST(6, 4)
 	vma_start_write(vma);
+#endif
+}
+
+/*
+ * 6.15: ->mkdir returns the dentry it instantiated (NULL for the one it was
+ * given) or an ERR_PTR, instead of an errno.
+ */
+#if MSHAREFS_KERNEL_AT_LEAST(6, 15)
+#define MSHAREFS_MKDIR_T		struct dentry *
+#define MSHAREFS_MKDIR_RET(err)		ERR_PTR(err)
+#else
+#define MSHAREFS_MKDIR_T		int
+#define MSHAREFS_MKDIR_RET(err)		(err)
+#endif
+
+/* 6.18 renamed generic_delete_inode() to inode_just_drop(). */
+#if MSHAREFS_KERNEL_AT_LEAST(6, 18)
+#define msharefs_drop_inode		inode_just_drop
+#else
+#define msharefs_drop_inode		generic_delete_inode
+#endif
+
+/*
+ * 6.19 pins the dentries of an in-memory filesystem with DCACHE_PERSISTENT
+ * instead of an extra reference: d_make_persistent() instantiates and pins
+ * (and hashes an unhashed dentry), simple_unlink()/simple_rmdir() unpin (and
+ * warn about a dentry that is not persistent), kill_anon_super() unpins what
+ * is left at umount, and kill_litter_super() is gone.  Before 6.19: the
+ * same with d_instantiate() + dget(), and kill_litter_super().
+ */
+static inline void msharefs_d_make_persistent(struct dentry *dentry,
+					      struct inode *inode)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	d_make_persistent(dentry, inode);
+#else
+	d_instantiate(dentry, inode);
+	dget(dentry);
+	if (d_unhashed(dentry))
+		d_rehash(dentry);
+#endif
+}
+
+static inline void msharefs_kill_persistent_super(struct super_block *sb)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	kill_anon_super(sb);
+#else
+	kill_litter_super(sb);
 #endif
 }
 
