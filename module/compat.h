@@ -151,4 +151,15 @@ static inline void msharefs_kill_persistent_super(struct super_block *sb)
 #endif
 }
 
+/*
+ * CONFIG_PT_RECLAIM (6.14): MADV_DONTNEED over a whole PTE table that it
+ * leaves empty clears the PMD entry and frees the table, holding mmap_lock
+ * only for reading.  A link parked there (pt_shared.c, "Parking") would hand
+ * the module's parking table to the core; and the core clearing entries
+ * under walkers means that every walker of such a kernel re-reads the entry
+ * under the table's lock (pte_offset_map_lock() checks pmd_same()).  So
+ * where the core reclaims tables, links are cleared, never parked.
+ */
+#define MSHAREFS_PARK_LINKS		(!IS_ENABLED(CONFIG_PT_RECLAIM))
+
 #endif /* MSHAREFS_COMPAT_H */
