@@ -12,6 +12,8 @@
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/kvm_types.h>
+#include <asm/tlbflush.h>
 
 #define MSHAREFS_KERNEL_AT_LEAST(major, minor)				\
 	(MSHAREFS_KVER_MAJOR > (major) ||				\
@@ -161,5 +163,49 @@ static inline void msharefs_kill_persistent_super(struct super_block *sb)
  * where the core reclaims tables, links are cleared, never parked.
  */
 #define MSHAREFS_PARK_LINKS		(!IS_ENABLED(CONFIG_PT_RECLAIM))
+
+/*
+ * Flushing every TLB entry and paging-structure cache of this CPU, for all
+ * address spaces (the caller runs it on each CPU): a module changes PMD
+ * entries the core does not know about, and flush_tlb_mm_range() was never
+ * exported.  __flush_tlb_all() was, until the kernel that introduced
+ * EXPORT_SYMBOL_FOR_KVM() (6.19) exported it to KVM only; no other exported
+ * function flushes a range of an mm the core itself did not change.  There,
+ * do what __flush_tlb_all() does with the header's own inlines: INVPCID for
+ * all contexts where the CPU has it, else (the kernel then uses no PCIDs) a
+ * reload of CR3, which drops every non-global entry and the paging-structure
+ * caches; user mappings are never global.  A CPU with PCIDs and no INVPCID,
+ * or a Xen PV guest, has no such way: the module refuses to load there
+ * (msharefs_tlb_flush_possible()).
+ */
+#ifdef EXPORT_SYMBOL_FOR_KVM
+#include <asm/invpcid.h>
+#include <asm/special_insns.h>
+
+static inline bool msharefs_tlb_flush_possible(void)
+{
+	return !boot_cpu_has(X86_FEATURE_XENPV) &&
+	       (boot_cpu_has(X86_FEATURE_INVPCID) ||
+		!boot_cpu_has(X86_FEATURE_PCID));
+}
+
+static inline void msharefs_flush_tlb_local(void)
+{
+	if (boot_cpu_has(X86_FEATURE_INVPCID))
+		invpcid_flush_all_nonglobals();
+	else
+		native_write_cr3(__native_read_cr3());
+}
+#else
+static inline bool msharefs_tlb_flush_possible(void)
+{
+	return true;
+}
+
+static inline void msharefs_flush_tlb_local(void)
+{
+	__flush_tlb_all();
+}
+#endif
 
 #endif /* MSHAREFS_COMPAT_H */

@@ -79,12 +79,13 @@ static struct mshare_mm *to_mshare_mm(struct mmu_notifier *mn)
 
 static void mshare_flush_tlb_local(void *unused)
 {
-	__flush_tlb_all();
+	msharefs_flush_tlb_local();
 }
 
 /*
  * flush_tlb_mm_range() is not exported; a PMD entry that changed must also
- * leave the paging-structure caches, so flush everything everywhere.
+ * leave the paging-structure caches, so flush everything everywhere
+ * (compat.h).
  */
 void mshare_flush_tlb_all_cpus(void)
 {
