@@ -265,12 +265,14 @@ long pagetables_kb(void)
 
 long pagetables_settled_kb(void)
 {
-	long v, prev = -1, end = now_ms() + 3000;
+	long v, prev = -1, end = now_ms() + wait_ms(3000);
+	int same = 0;
 
 	for (;;) {
 		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
 		v = pagetables_kb();
-		if (v == prev || now_ms() > end)
+		same = v == prev ? same + 1 : 0;
+		if (same == 2 || now_ms() > end)
 			return v;
 		prev = v;
 		usleep(50000);

@@ -119,7 +119,7 @@ long pagetables_kb(void);
 /*
  * PageTables once the page tables freed so far are off it: 7.x runs the
  * page-table destructor, which uncounts a table, only after an RCU grace
- * period (6.x at once).  Waits for grace periods (membarrier) until two
+ * period (6.x at once).  Waits for grace periods (membarrier) until three
  * readings 50 ms apart agree, at most 3 s.
  */
 long pagetables_settled_kb(void);
