@@ -190,6 +190,27 @@ static long pt_kb(void)
 	return meminfo_kb("PageTables");
 }
 
+/*
+ * PageTables once the page tables freed so far are off it: 7.x runs the
+ * page-table destructor, which uncounts a table, after an RCU grace period
+ * (6.x at once).  Grace periods (membarrier) until two readings agree,
+ * at most 2 s.
+ */
+static long pt_kb_settled(void)
+{
+	long v, prev = -1;
+	uint64_t end = now_ns() + 2000000000ULL;
+
+	for (;;) {
+		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
+		v = pt_kb();
+		if (v == prev || now_ns() > end)
+			return v;
+		prev = v;
+		usleep(20000);
+	}
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -746,10 +767,11 @@ static void run_group(struct row **grp, int nb, bool steady, bool floor)
 		progress("%-8s N=%-4d %s: creating and filling the region\n",
 		       backend_name[grp[j]->b], n,
 		       size_str(grp[j]->size, sz, sizeof(sz)));
-		before = pt_kb();
+		before = pt_kb_settled();
 		region_create(&r[j], grp[j]->b, grp[j]->size);
 		region_fill(&r[j]);
-		grp[j]->pt_region_kb = pt_kb() - before;
+		/* The filler's own tables are gone once it detached. */
+		grp[j]->pt_region_kb = pt_kb_settled() - before;
 	}
 	ctl_setup(nslots);
 	ctl->floor = floor;

@@ -12,6 +12,8 @@
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/kvm_types.h>
+#include <asm/tlbflush.h>
 
 #define MSHAREFS_KERNEL_AT_LEAST(major, minor)				\
 	(MSHAREFS_KVER_MAJOR > (major) ||				\
@@ -67,12 +69,17 @@ static inline void msharefs_fillattr(MSHAREFS_IDMAP_T *idmap, u32 request_mask,
 #endif
 }
 
-/* 6.10 removed mm->get_unmapped_area in favour of mm_get_unmapped_area(). */
+/*
+ * 6.10 removed mm->get_unmapped_area in favour of mm_get_unmapped_area();
+ * 6.19 dropped its mm argument (always current->mm).
+ */
 static inline unsigned long
 msharefs_mm_get_unmapped_area(unsigned long addr, unsigned long len,
 			      unsigned long flags)
 {
-#if MSHAREFS_KERNEL_AT_LEAST(6, 10)
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	return mm_get_unmapped_area(NULL, addr, len, 0, flags);
+#elif MSHAREFS_KERNEL_AT_LEAST(6, 10)
 	return mm_get_unmapped_area(current->mm, NULL, addr, len, 0, flags);
 #else
 	return current->mm->get_unmapped_area(NULL, addr, len, 0, flags);
@@ -107,5 +114,109 @@ static inline int msharefs_file_inode_permission(struct file *file,
 	return inode_permission(file_mnt_user_ns(file), inode, mask);
 #endif
 }
+
+/*
+ * 6.15: ->mkdir returns the dentry it instantiated (NULL for the one it was
+ * given) or an ERR_PTR, instead of an errno.
+ */
+#if MSHAREFS_KERNEL_AT_LEAST(6, 15)
+#define MSHAREFS_MKDIR_T		struct dentry *
+#define MSHAREFS_MKDIR_RET(err)		ERR_PTR(err)
+#else
+#define MSHAREFS_MKDIR_T		int
+#define MSHAREFS_MKDIR_RET(err)		(err)
+#endif
+
+/* 6.18 renamed generic_delete_inode() to inode_just_drop(). */
+#if MSHAREFS_KERNEL_AT_LEAST(6, 18)
+#define msharefs_drop_inode		inode_just_drop
+#else
+#define msharefs_drop_inode		generic_delete_inode
+#endif
+
+/*
+ * 6.19 pins the dentries of an in-memory filesystem with DCACHE_PERSISTENT
+ * instead of an extra reference: d_make_persistent() instantiates and pins
+ * (and hashes an unhashed dentry), simple_unlink()/simple_rmdir() unpin (and
+ * warn about a dentry that is not persistent), kill_anon_super() unpins what
+ * is left at umount, and kill_litter_super() is gone.  Before 6.19: the
+ * same with d_instantiate() + dget(), and kill_litter_super().
+ */
+static inline void msharefs_d_make_persistent(struct dentry *dentry,
+					      struct inode *inode)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	d_make_persistent(dentry, inode);
+#else
+	d_instantiate(dentry, inode);
+	dget(dentry);
+	if (d_unhashed(dentry))
+		d_rehash(dentry);
+#endif
+}
+
+static inline void msharefs_kill_persistent_super(struct super_block *sb)
+{
+#if MSHAREFS_KERNEL_AT_LEAST(6, 19)
+	kill_anon_super(sb);
+#else
+	kill_litter_super(sb);
+#endif
+}
+
+/*
+ * CONFIG_PT_RECLAIM (6.14): MADV_DONTNEED over a whole PTE table that it
+ * leaves empty clears the PMD entry and frees the table, holding mmap_lock
+ * only for reading.  A link parked there (pt_shared.c, "Parking") would hand
+ * the module's parking table to the core; and the core clearing entries
+ * under walkers means that every walker of such a kernel re-reads the entry
+ * under the table's lock (pte_offset_map_lock() checks pmd_same()).  So
+ * where the core reclaims tables, links are cleared, never parked.
+ */
+#define MSHAREFS_PARK_LINKS		(!IS_ENABLED(CONFIG_PT_RECLAIM))
+
+/*
+ * Flushing every TLB entry and paging-structure cache of this CPU, for all
+ * address spaces (the caller runs it on each CPU): a module changes PMD
+ * entries the core does not know about, and flush_tlb_mm_range() was never
+ * exported.  __flush_tlb_all() was, until the kernel that introduced
+ * EXPORT_SYMBOL_FOR_KVM() (6.19) exported it to KVM only; no other exported
+ * function flushes a range of an mm the core itself did not change.  There,
+ * do what __flush_tlb_all() does with the header's own inlines: INVPCID for
+ * all contexts where the CPU has it, else (the kernel then uses no PCIDs) a
+ * reload of CR3, which drops every non-global entry and the paging-structure
+ * caches; user mappings are never global.  A CPU with PCIDs and no INVPCID,
+ * or a Xen PV guest, has no such way: the module refuses to load there
+ * (msharefs_tlb_flush_possible()).
+ */
+#ifdef EXPORT_SYMBOL_FOR_KVM
+#include <asm/invpcid.h>
+#include <asm/special_insns.h>
+
+static inline bool msharefs_tlb_flush_possible(void)
+{
+	return !boot_cpu_has(X86_FEATURE_XENPV) &&
+	       (boot_cpu_has(X86_FEATURE_INVPCID) ||
+		!boot_cpu_has(X86_FEATURE_PCID));
+}
+
+static inline void msharefs_flush_tlb_local(void)
+{
+	if (boot_cpu_has(X86_FEATURE_INVPCID))
+		invpcid_flush_all_nonglobals();
+	else
+		native_write_cr3(__native_read_cr3());
+}
+#else
+static inline bool msharefs_tlb_flush_possible(void)
+{
+	return true;
+}
+
+static inline void msharefs_flush_tlb_local(void)
+{
+	__flush_tlb_all();
+}
+#endif
 
 #endif /* MSHAREFS_COMPAT_H */

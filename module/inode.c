@@ -121,8 +121,8 @@ static int msharefs_mknod(struct inode *dir, struct dentry *dentry,
 			msharefs_uncharge_region(sbi);
 		return -ENOMEM;
 	}
-	d_instantiate(dentry, inode);
-	dget(dentry);	/* pin the dentry: the dcache is the directory */
+	/* Pin the dentry: the dcache is the directory. */
+	msharefs_d_make_persistent(dentry, inode);
 	msharefs_touch_ctime_mtime(dir);
 	return 0;
 }
@@ -133,14 +133,15 @@ static int msharefs_create(MSHAREFS_IDMAP_T *idmap, struct inode *dir,
 	return msharefs_mknod(dir, dentry, (mode & ~S_IFMT) | S_IFREG);
 }
 
-static int msharefs_mkdir(MSHAREFS_IDMAP_T *idmap, struct inode *dir,
-			  struct dentry *dentry, umode_t mode)
+static MSHAREFS_MKDIR_T msharefs_mkdir(MSHAREFS_IDMAP_T *idmap,
+				       struct inode *dir, struct dentry *dentry,
+				       umode_t mode)
 {
 	int err = msharefs_mknod(dir, dentry, (mode & ~S_IFMT) | S_IFDIR);
 
 	if (!err)
 		inc_nlink(dir);
-	return err;
+	return MSHAREFS_MKDIR_RET(err);
 }
 
 /*
@@ -338,7 +339,8 @@ static int msharefs_create_info(struct super_block *sb)
 	inode->i_flags |= S_IMMUTABLE;
 	inode->i_fop = &msharefs_info_fops;
 	msharefs_init_times(inode);
-	d_add(dentry, inode);	/* the reference of d_alloc_name() pins it */
+	msharefs_d_make_persistent(dentry, inode);
+	dput(dentry);
 	return 0;
 }
 
@@ -449,7 +451,7 @@ static const struct super_operations msharefs_sops = {
 	.alloc_inode	= msharefs_alloc_inode,
 	.free_inode	= msharefs_free_inode,
 	.evict_inode	= msharefs_evict_inode,
-	.drop_inode	= generic_delete_inode,
+	.drop_inode	= msharefs_drop_inode,
 	.statfs		= msharefs_statfs,
 	.show_options	= msharefs_show_options,
 };
@@ -730,7 +732,7 @@ static void msharefs_kill_sb(struct super_block *sb)
 {
 	struct msharefs_sb_info *sbi = sb->s_fs_info;
 
-	kill_litter_super(sb);
+	msharefs_kill_persistent_super(sb);
 	if (!sbi)	/* msharefs_fill_super() failed early */
 		return;
 	WARN_ON_ONCE(atomic_long_read(&sbi->nr_pages));

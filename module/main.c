@@ -44,6 +44,11 @@ static int __init msharefs_init(void)
 {
 	int err;
 
+	/* Links must leave every TLB: see msharefs_flush_tlb_local(). */
+	if (!msharefs_tlb_flush_possible()) {
+		pr_err("cannot flush this CPU's TLBs without __flush_tlb_all() (PCID without INVPCID, or Xen PV)\n");
+		return -EOPNOTSUPP;
+	}
 	err = msharefs_inode_cache_init();
 	if (err)
 		return err;

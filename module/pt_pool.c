@@ -118,8 +118,8 @@ vm_fault_t mshare_parking_prepare(struct vm_fault *vmf)
 {
 	struct mshare_table *table;
 
-	/* Pairs with the release below. */
-	if (smp_load_acquire(&mshare_parking))
+	/* Pairs with the release below.  No parking, no table (compat.h). */
+	if (!MSHAREFS_PARK_LINKS || smp_load_acquire(&mshare_parking))
 		return 0;
 	if (!vmf->prealloc_pte)
 		return VM_FAULT_NOPAGE;

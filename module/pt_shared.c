@@ -31,7 +31,10 @@
  * another process's inner-mapping change) points the entry at the
  * parking table instead: a constructed, always empty table, so a walker
  * that reads the entry again finds a valid lock and nothing to do.  The
- * next fault there links the region table in its place.  Inner-mapping
+ * next fault there links the region table in its place.  Kernels whose
+ * MADV_DONTNEED frees empty tables (CONFIG_PT_RECLAIM) would free the
+ * parking table, and their walkers cope with a cleared entry: there links
+ * are cleared, never parked (MSHAREFS_PARK_LINKS, compat.h).  Inner-mapping
  * changes first clear the links of every attacher under that attacher's
  * mmap_lock for writing (mshare_pt_shared_unlink_mm()), which is also
  * what lets them reuse the tables afterwards.
@@ -76,12 +79,13 @@ static struct mshare_mm *to_mshare_mm(struct mmu_notifier *mn)
 
 static void mshare_flush_tlb_local(void *unused)
 {
-	__flush_tlb_all();
+	msharefs_flush_tlb_local();
 }
 
 /*
  * flush_tlb_mm_range() is not exported; a PMD entry that changed must also
- * leave the paging-structure caches, so flush everything everywhere.
+ * leave the paging-structure caches, so flush everything everywhere
+ * (compat.h).
  */
 void mshare_flush_tlb_all_cpus(void)
 {
@@ -176,8 +180,11 @@ static int mshare_mn_invalidate_range_start(struct mmu_notifier *mn,
 					    const struct mmu_notifier_range *range)
 {
 	struct mshare_mm *mm_s = to_mshare_mm(mn);
-	/* Only an unmap guarantees that no walker reads these entries. */
-	bool park = range->event != MMU_NOTIFY_UNMAP;
+	/*
+	 * Only an unmap guarantees that no walker reads these entries; where
+	 * the core reclaims tables, walkers cope with a cleared one (compat.h).
+	 */
+	bool park = MSHAREFS_PARK_LINKS && range->event != MMU_NOTIFY_UNMAP;
 	bool flush;
 
 	xa_lock(&mm_s->links);

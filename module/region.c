@@ -114,7 +114,7 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	if (!page)
 		goto uncharge;
 	page->mapping = region->mapping;
-	page->index = index;
+	page_folio(page)->index = index;	/* 7.2's struct page has none */
 
 	old = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
 	if (old) {

@@ -617,13 +617,16 @@ long status_kib(pid_t pid, const char *key)
 long meminfo_kib(const char *key)
 {
 	long v, prev = -1, end = now_ms() + (long)(2000 * live_speed());
+	int same = 0;
 	char buf[8192];
 
 	/*
-	 * Page tables are freed after an RCU grace period on newer kernels,
-	 * and per-CPU vmstat deltas (up to ~100 KiB each) blur the counters:
-	 * wait for a grace period (membarrier) and fold the per-CPU deltas
-	 * (stat_refresh) until two readings agree.
+	 * Page tables are freed after an RCU grace period on newer kernels
+	 * (7.x also takes them off PageTables only then, in an RCU callback,
+	 * which may run after the next grace period has begun), and per-CPU
+	 * vmstat deltas (up to ~100 KiB each) blur the counters: wait for a
+	 * grace period (membarrier) and fold the per-CPU deltas (stat_refresh)
+	 * until three readings in a row (two grace periods) agree.
 	 */
 	for (;;) {
 		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
@@ -631,7 +634,8 @@ long meminfo_kib(const char *key)
 		CHECK(slurp("/proc/meminfo", buf, sizeof(buf)));
 		v = kib_field(buf, key);
 		CHECKF(v >= 0, "no %s in /proc/meminfo", key);
-		if (v == prev || now_ms() > end)
+		same = v == prev ? same + 1 : 0;
+		if (same == 2 || now_ms() > end)
 			return v;
 		prev = v;
 	}

@@ -263,6 +263,22 @@ long pagetables_kb(void)
 	return pt;
 }
 
+long pagetables_settled_kb(void)
+{
+	long v, prev = -1, end = now_ms() + wait_ms(3000);
+	int same = 0;
+
+	for (;;) {
+		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
+		v = pagetables_kb();
+		same = v == prev ? same + 1 : 0;
+		if (same == 2 || now_ms() > end)
+			return v;
+		prev = v;
+		usleep(50000);
+	}
+}
+
 void acct_read(struct acct *a)
 {
 	/* Tables pooled by regions that died at exit count as in use. */

@@ -116,6 +116,13 @@ struct acct {
 /* Fold the per-cpu vm counters (/proc/sys/vm/stat_refresh), then read. */
 void acct_read(struct acct *a);
 long pagetables_kb(void);
+/*
+ * PageTables once the page tables freed so far are off it: 7.x runs the
+ * page-table destructor, which uncounts a table, only after an RCU grace
+ * period (6.x at once).  Waits for grace periods (membarrier) until three
+ * readings 50 ms apart agree, at most 3 s.
+ */
+long pagetables_settled_kb(void);
 
 /*
  * After a storm (every process gone, every region unlinked), wait up to

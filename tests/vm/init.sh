@@ -436,6 +436,17 @@ fi
 R=/tmp/reasons.leak
 : >"$R"
 mem_after=$(mem_snapshot)
+# 7.x takes a freed page table off PageTables only after an RCU grace
+# period, which on a PREEMPT_RT kernel under a busy TCG host can come
+# seconds later: above the tolerance, look again for up to 30 s.
+t0=$(date +%s) waited=0
+while [ "$waited" -lt 30 ] &&
+	[ $((${mem_after#* } - ${mem_before#* })) -gt "$MSHARE_LEAK_PT_KB" ]; do
+	say "PageTables above the tolerance ($mem_after): looking again"
+	sleep 2
+	mem_after=$(mem_snapshot)
+	waited=$(($(date +%s) - t0))
+done
 say "memory after rmmod: free, PageTables (KiB): $mem_after"
 # shellcheck disable=SC2086 # two numbers each
 set -- $mem_before $mem_after
@@ -448,7 +459,9 @@ fi
 # Below the baseline is no leak (tables of processes that exited before
 # insmod, freed after an RCU grace period or by a deferred mmdrop on RT).
 if [ "$dpt" -gt "$MSHARE_LEAK_PT_KB" ]; then
-	echo "PageTables ${2} KiB before insmod, ${4} KiB after rmmod: ${dpt} KiB (tolerance ${MSHARE_LEAK_PT_KB} KiB)" >>"$R"
+	echo "PageTables ${2} KiB before insmod, ${4} KiB after rmmod: ${dpt} KiB (tolerance ${MSHARE_LEAK_PT_KB} KiB), still after ${waited} s more" >>"$R"
+	echo "processes left:" >>"$R"
+	ps -o pid,stat,comm 2>/dev/null | sed 's/^/  /' >>"$R"
 	st='not ok'
 fi
 if [ "$dfree" -lt "-$MSHARE_LEAK_FREE_KB" ]; then
@@ -458,6 +471,7 @@ if [ "$dfree" -lt "-$MSHARE_LEAK_FREE_KB" ]; then
 		/tmp/meminfo.before /proc/meminfo >>"$R"
 	st='not ok'
 fi
+[ "$waited" -gt 0 ] && echo "# memory back after rmmod: PageTables read again for $waited s (RCU-deferred frees)" >&3
 result "memory back after rmmod: PageTables ${dpt} KiB (tolerance +${MSHARE_LEAK_PT_KB}), free ${dfree} KiB (tolerance -${MSHARE_LEAK_FREE_KB})" "$st" "$R"
 echo "# mshare-vm: done, $fails failed" >&3
 poweroff_now

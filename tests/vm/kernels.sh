@@ -14,8 +14,11 @@
 #                                  NAME KIND HEADERS-PACKAGE-REGEX; KIND is
 #                                  deb (Debian packages: tools/setup takes
 #                                  the newest headers package apt knows
-#                                  whose name matches, and its image) or
-#                                  debug (built by tests/vm/debug-kernel.sh)
+#                                  whose name matches, and its image),
+#                                  deb@SUITE (the same from the apt of a
+#                                  root filesystem of Debian suite SUITE,
+#                                  see `root-dir`) or debug (built by
+#                                  tests/vm/debug-kernel.sh)
 #   kernels.sh release-regex NAME  the releases of series NAME (an ERE)
 #   kernels.sh series-of RELEASE   the series RELEASE belongs to (or nothing)
 #   kernels.sh missing             the series `list` finds no release for,
@@ -28,12 +31,17 @@
 #                                  put in the VM as /lib/<name>.ko, as paths
 #                                  under kernel/ without .ko
 #   kernels.sh kdir RELEASE        kernel build directory (headers) for RELEASE
+#   kernels.sh suite-of RELEASE    SUITE if RELEASE belongs to a deb@SUITE
+#                                  series (or nothing)
+#   kernels.sh root-dir SUITE      the root filesystem of Debian suite SUITE
+#                                  (tools/setup makes it with debootstrap;
+#                                  complete when it holds .libmshare-root)
 #   kernels.sh slowdown RELEASE    about how many times slower than Debian's
 #                                  generic kernels RELEASE runs the storms:
 #                                  6 for the debug kernel, 2 for the RT
-#                                  kernels, else 1 (run-vm.sh scales its
-#                                  default timeouts by it and passes it to
-#                                  the tests as MSHARE_SLOWDOWN)
+#                                  kernels and for 7.x, else 1 (run-vm.sh
+#                                  scales its default timeouts by it and
+#                                  passes it to the tests as MSHARE_SLOWDOWN)
 #   kernels.sh cache-dir           the kernel cache directory
 #
 # Everything lives in ${XDG_CACHE_HOME:-$HOME/.cache}/libmshare/kernels/
@@ -43,21 +51,30 @@
 # is listed with the reason in missing-modules) from the linux-image
 # package, and build/, the module's KDIR.  For a Debian kernel build/ is a
 # link into headers/, where the linux-headers, linux-headers-*-common and
-# linux-kbuild packages are extracted (dpkg-deb -x); for the debug kernel
-# it is the kernel tree itself (see debug-kernel.sh).
+# linux-kbuild packages are extracted (dpkg-deb -x); for a deb@SUITE
+# kernel it is a link to /usr/src/linux-headers-<release> of the suite's
+# root filesystem, root-SUITE/ in the same directory, where apt installed
+# the headers with the suite's compiler and kbuild (module/build.sh builds
+# there, in a chroot); for the debug kernel it is the kernel tree itself
+# (see debug-kernel.sh).
 set -eu
 
 # The default matrix: Debian 12's own kernel (6.1), 6.12 (built for
-# bookworm: bookworm-security and bookworm-backports carry it), the
-# PREEMPT_RT flavour of both (same source packages and releases, -rt-amd64),
-# and the debug kernel built from linux-source-6.1 (debug-kernel.sh: KASAN,
-# lockdep, kmemleak...).  The release of a packaged series is the newest
-# whose headers package apt knows (tools/setup) and, for the tests, the
-# newest in the cache: "the current release", whatever its number.
+# bookworm: bookworm-security and bookworm-backports carry it), Debian
+# sid's 7.2 (built with gcc-16: from a sid root filesystem, never from the
+# host's apt), the PREEMPT_RT flavour of each (same source packages and
+# releases, -rt-amd64), and the debug kernel built from linux-source-6.1
+# (debug-kernel.sh: KASAN, lockdep, kmemleak...).  The release of a
+# packaged series is the newest whose headers package apt knows
+# (tools/setup) and, for the tests, the newest in the cache: "the current
+# release", whatever its number.  The next kernel is one line here (see
+# HACKING.md, "Adding a kernel").
 SERIES='6.1 deb ^linux-headers-6[.]1[.]0-[0-9]+-amd64$
 6.12 deb ^linux-headers-6[.]12[.][0-9]+[+]deb12-amd64$
+7.2 deb@sid ^linux-headers-7[.]2[.][0-9]+[+]deb14-amd64$
 6.1-rt deb ^linux-headers-6[.]1[.]0-[0-9]+-rt-amd64$
 6.12-rt deb ^linux-headers-6[.]12[.][0-9]+[+]deb12-rt-amd64$
+7.2-rt deb@sid ^linux-headers-7[.]2[.][0-9]+[+]deb14-rt-amd64$
 debug debug -'
 
 EXTRA_MODULES='drivers/block/brd'
@@ -69,6 +86,13 @@ DEBUG_SLOWDOWN=6
 # generic flavour (49 s against 39 s; 75-84 s against 47-65 s on a busy
 # host), at or past its 82 s deadline.
 RT_SLOWDOWN=2
+# Linux 7.x (generic flavour): live-stress-storm took 1.9 times as long as
+# on 6.12.118 with the two VMs side by side (60.6 s against 32.2 s; attach
+# 6.0 against 2.7 ms, detach 16.8 against 7.0 ms of CPU), 1.4 times as long
+# as on 6.1 (82 s for 84% of the operations, against 68 s), and passed its
+# 82 s deadline on a busy host.  The RT flavour of 7.2 ran the storm at
+# slowdown 2 in 52 s.
+V7_SLOWDOWN=2
 
 cache_dir() {
 	if [ -n "${LIBMSHARE_KERNEL_CACHE:-}" ]; then
@@ -83,7 +107,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # release_regex NAME: the releases of a packaged series, from its headers
 # package regex (linux-headers-6.1.0-57-amd64 -> 6.1.0-57-amd64).
 release_regex() {
-	printf '%s\n' "$SERIES" | awk -v n="$1" '$1 == n && $2 == "deb" { print $3 }' |
+	printf '%s\n' "$SERIES" | awk -v n="$1" '$1 == n && $2 ~ /^deb(@|$)/ { print $3 }' |
 		sed 's/^\^linux-headers-/^/'
 }
 
@@ -96,6 +120,17 @@ entry() {
 	else
 		echo "$(cache_dir)/$1"
 	fi
+}
+
+# series_of RELEASE: "NAME KIND" of the packaged series RELEASE belongs to.
+series_of() {
+	printf '%s\n' "$SERIES" | while read -r name kind _; do
+		case $kind in deb | deb@*) ;; *) continue ;; esac
+		if printf '%s\n' "$1" | grep -Eq "$(release_regex "$name")"; then
+			echo "$name $kind"
+			break
+		fi
+	done
 }
 
 # complete RELEASE: image and build tree cached.
@@ -159,13 +194,15 @@ release-regex)
 	;;
 series-of)
 	[ $# -eq 1 ] || { echo "usage: $0 series-of RELEASE" >&2; exit 2; }
-	printf '%s\n' "$SERIES" | while read -r name kind _; do
-		[ "$kind" = deb ] || continue
-		if printf '%s\n' "$1" | grep -Eq "$(release_regex "$name")"; then
-			echo "$name"
-			break
-		fi
-	done
+	series_of "$1" | cut -d' ' -f1
+	;;
+suite-of)
+	[ $# -eq 1 ] || { echo "usage: $0 suite-of RELEASE" >&2; exit 2; }
+	series_of "$1" | sed -n 's/^[^ ]* deb@//p'
+	;;
+root-dir)
+	[ $# -eq 1 ] || { echo "usage: $0 root-dir SUITE" >&2; exit 2; }
+	echo "$(cache_dir)/root-$1"
 	;;
 missing)
 	default_list | sed -n 's/^missing //p'
@@ -219,12 +256,13 @@ slowdown)
 	else
 		case $1 in
 		*-rt-amd64) echo "$RT_SLOWDOWN" ;;
+		7.*) echo "$V7_SLOWDOWN" ;;
 		*) echo 1 ;;
 		esac
 	fi
 	;;
 *)
-	echo "usage: $0 list [RELEASE...] | series | release-regex NAME | series-of RELEASE | missing | image RELEASE | modules RELEASE | extra-modules | kdir RELEASE | slowdown RELEASE | cache-dir" >&2
+	echo "usage: $0 list [RELEASE...] | series | release-regex NAME | series-of RELEASE | suite-of RELEASE | root-dir SUITE | missing | image RELEASE | modules RELEASE | extra-modules | kdir RELEASE | slowdown RELEASE | cache-dir" >&2
 	exit 2
 	;;
 esac
