@@ -11,7 +11,7 @@
 #                       packages and lintian; two TAP lines)
 #     --logdir DIR      console logs, TAP of each boot, the payload
 #                       (default: DEBDIR/install-test)
-#     --boot-timeout S  each boot ($MSHARE_INSTALL_BOOT_TIMEOUT, default 600)
+#     --boot-timeout S  each boot ($MSHARE_INSTALL_BOOT_TIMEOUT, default 800)
 #     --mem SIZE        guest memory ($MSHARE_INSTALL_MEM, default 2G)
 #
 # The guest boots from a qcow2 overlay on the cached image (which stays
@@ -29,7 +29,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 logdir='' build=''
-boot_timeout=${MSHARE_INSTALL_BOOT_TIMEOUT:-600}
+boot_timeout=${MSHARE_INSTALL_BOOT_TIMEOUT:-800}
 mem=${MSHARE_INSTALL_MEM:-2G}
 while [ $# -gt 0 ]; do
 	case $1 in
