@@ -21,12 +21,15 @@
 set -u
 P=/run/mshare-test
 S=/var/lib/mshare-install-test
-PKGS="libmshare1 libmshare-dev mshare msharefs-dkms"
 UNIT=sys-fs-mshare.mount
 MNT=/sys/fs/mshare
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root
+# shellcheck source=/dev/null
 . "$P/env"
+# The packages: every one the host built (not the -dbgsym ones).
+PKGS=$(for f in "$P"/debs/*.deb; do dpkg-deb -f "$f" Package; done | tr '\n' ' ')
+PKGS=${PKGS% }
 
 mkdir -p "$S"
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
@@ -100,7 +103,7 @@ phase_install() {
 	t0=$(now)
 	check "apt-get install (offline) $PKGS" \
 		apt-get install -y --no-install-recommends "$P"/debs/*.deb
-	timing "apt install of the 4 packages, with the DKMS build for $R61" $(($(now) - t0))
+	timing "apt install of the packages, with the DKMS build for $R61" $(($(now) - t0))
 	timing "  of which the DKMS build for $R61 (make.log)" "$(dkms_secs "$R61")"
 	check "dkms: msharefs/$VERSION installed for the running kernel $R61" dkms_installed "$R61"
 	check "the module for $R61: version $VERSION, vermagic $R61" module_for "$R61"
@@ -190,6 +193,7 @@ EOF
 purge() {
 	rm -rf "/etc/systemd/system/$UNIT.d"
 	t0=$(now)
+	# shellcheck disable=SC2086 # one word per package
 	apt-get purge -y $PKGS || return 1
 	timing "apt purge" $(($(now) - t0))
 }
@@ -249,7 +253,7 @@ phase_reboot() {
 	check "apt purge $PKGS" purge
 	check "apt purge left no module, unit or file behind" nothing_left
 	check "the module, still loaded from before, unloads" rmmod msharefs
-	echo done >"$S/phase"
+	echo finished >"$S/phase"
 	tap "# mshare-install: done"
 	sync
 	systemctl poweroff
