@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build msharefs.ko out of tree in a private copy of the sources, so that
 # builds for several kernels never share object files.
-#   build.sh KDIR OUTPUT.ko SRCDIR UAPI_INCLUDE_DIR WORKDIR
+#   build.sh KDIR OUTPUT.ko SRCDIR UAPI_INCLUDE_DIR WORKDIR VERSION
+# VERSION: the project's (meson.build), the module's MODULE_VERSION.
 # A KDIR inside a root filesystem that tools/setup made for another Debian
 # suite (a directory holding .libmshare-root, e.g. the sid root of the 7.2
 # kernels: their headers need that suite's compiler and kbuild) is built
@@ -10,7 +11,7 @@
 # private mount and pid namespaces, with a /proc of their own: objtool
 # reads it), and the .ko comes back out.  That needs root.
 set -eu
-kdir=$1 out=$2 src=$3 uapi=$4 work=$5
+kdir=$1 out=$2 src=$3 uapi=$4 work=$5 version=$6
 
 # The root filesystem KDIR lives in, if any.
 root=
@@ -43,11 +44,11 @@ cp "$uapi"/linux/msharefs.h "$tree/include/uapi/linux/"
 if [ -n "$root" ]; then
 	rc=0
 	unshare --mount --pid --fork --mount-proc="$root/proc" \
-		chroot "$root" make -s -C "$rkdir" M="${tree#"$root"}" modules \
-		>"$work/build.log" 2>&1 || rc=$?
+		chroot "$root" make -s -C "$rkdir" M="${tree#"$root"}" MSHAREFS_VERSION="$version" \
+		modules >"$work/build.log" 2>&1 || rc=$?
 else
 	rc=0
-	make -s -C "$kdir" M="$tree" modules >"$work/build.log" 2>&1 || rc=$?
+	make -s -C "$kdir" M="$tree" MSHAREFS_VERSION="$version" modules >"$work/build.log" 2>&1 || rc=$?
 fi
 if [ $rc -ne 0 ]; then
 	cat "$work/build.log" >&2

@@ -23,8 +23,14 @@
  */
 #define MSHAREFS_GRANULE	PMD_SIZE
 
-/* Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT; the project's. */
-#define MSHAREFS_VERSION	"0.1.0"
+/*
+ * Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT: the project's version
+ * (meson.build's project()), which Kbuild gets from module/Makefile, meson
+ * or dkms.conf.
+ */
+#ifndef MSHAREFS_VERSION
+#error "MSHAREFS_VERSION is not defined (build with module/Makefile, meson or dkms)"
+#endif
 
 /* One per mount; the limits are mount options (see inode.c). */
 struct msharefs_sb_info {
