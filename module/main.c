@@ -84,7 +84,7 @@ static void __exit msharefs_exit(void)
 
 	pages = atomic_long_read(&msharefs_pages_alive);
 	regions = atomic_long_read(&msharefs_regions_alive);
-	tables = mshare_table_pool_size();
+	tables = mshare_tables_held();
 	if (pages || regions || tables)
 		pr_err("unloaded with %ld pages, %ld regions and %ld page tables leaked\n",
 		       pages, regions, tables);

@@ -208,6 +208,7 @@ int mshare_table_adopt(struct mshare_table *table);
 bool mshare_is_region_table(struct page *page);
 struct mshare_table *mshare_table_pool_get(void);
 void mshare_table_pool_put(struct mshare_table *table);
+long mshare_tables_held(void);
 long mshare_table_pool_size(void);
 void mshare_table_pool_drain(void);
 struct page *mshare_parking_page(void);

@@ -54,6 +54,23 @@ int mshare_table_adopt(struct mshare_table *table)
 			       table, GFP_KERNEL));
 }
 
+/*
+ * How many table pages the module holds (region tables, pooled ones and the
+ * parking table): none once the module has handed everything back, which
+ * makes the unload's leak report exact on kernels whose PageTables also
+ * counts the kernel's own tables (7.x).
+ */
+long mshare_tables_held(void)
+{
+	unsigned long pfn;
+	void *entry;
+	long n = 0;
+
+	xa_for_each(&mshare_table_pages, pfn, entry)
+		n++;
+	return n;
+}
+
 /* Whether @page is a table the module holds: never to be edited by the core. */
 bool mshare_is_region_table(struct page *page)
 {
