@@ -181,9 +181,12 @@ reap_leftovers() {
 	[ -z "$alive" ] && return 0
 	names=
 	for p in $alive; do
-		read -r n <"/proc/$p/comm" 2>/dev/null && names="$names $n"
+		# busybox timeout's timer: a child of the test's timeout that
+		# sleeps out the limit after the test ended (killed silently).
+		read -r n <"/proc/$p/comm" 2>/dev/null && [ "$n" != timeout ] &&
+			names="$names $n"
 	done
-	tap "# $1 left processes running:$names (killed before the next test)"
+	[ -n "$names" ] && tap "# $1 left processes running:$names (killed before the next test)"
 	kill -9 $alive 2>/dev/null
 	i=0
 	while [ $i -lt 100 ]; do
