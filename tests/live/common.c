@@ -811,3 +811,18 @@ const char *p2(const char *name)
 	snprintf(b, 128, "%s/%s", m2, name);
 	return b;
 }
+
+void live_run_parts(const char *test, const struct live_part *parts, size_t n,
+		    int argc, char **argv)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool run = argc < 2;
+
+		for (int a = 1; a < argc; a++)
+			run |= !strcmp(argv[a], parts[i].name);
+		if (!run)
+			continue;
+		fprintf(stderr, "%s: %s\n", test, parts[i].name);
+		parts[i].fn();
+	}
+}

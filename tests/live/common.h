@@ -172,6 +172,17 @@ long wait_ms(long ms);
 int live_slowdown(void);
 double live_speed(void);
 
+/*
+ * A test made of named parts: live_run_parts() runs every part, or only
+ * those named on the command line, announcing each on stderr.
+ */
+struct live_part {
+	const char *name;
+	void (*fn)(void);
+};
+void live_run_parts(const char *test, const struct live_part *parts, size_t n,
+		    int argc, char **argv);
+
 /* An anonymous PROT_NONE reservation of len bytes at a 2 MiB aligned address. */
 void *reserve_aligned(size_t len);
 /* The same, NULL if mmap fails (reserve_aligned() fails the test). */

@@ -734,10 +734,7 @@ static void part_dlopen(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} parts[] = {
+	static const struct live_part parts[] = {
 		{ "anon", part_anon },
 		{ "fallback", part_fallback },
 		{ "sysv", part_sysv },
@@ -748,22 +745,11 @@ int main(int argc, char **argv)
 		{ "dlopen", part_dlopen },
 	};
 	const char *l;
-	size_t i;
-	int a;
 
 	live_init("live-preload");
 	l = sibling("libmshare-preload.so");
 	CHECKF(l != NULL, "libmshare-preload.so not in %s", bindir());
 	snprintf(lib, sizeof(lib), "%s", l);
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		bool run = argc < 2;
-
-		for (a = 1; a < argc; a++)
-			run |= !strcmp(argv[a], parts[i].name);
-		if (!run)
-			continue;
-		fprintf(stderr, "live-preload: %s\n", parts[i].name);
-		parts[i].fn();
-	}
+	live_run_parts("live-preload", parts, sizeof(parts) / sizeof(parts[0]), argc, argv);
 	live_done();
 }

@@ -404,10 +404,7 @@ static void list_errors(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} parts[] = {
+	static const struct live_part parts[] = {
 		{ "create", part_create },
 		{ "lifetime", part_lifetime },
 		{ "link", part_link },
@@ -415,19 +412,8 @@ int main(int argc, char **argv)
 		{ "list", part_list },
 		{ "errors", list_errors },
 	};
-	size_t i;
-	int a;
 
 	live_init("live-tmpfile");
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		bool run = argc < 2;
-
-		for (a = 1; a < argc; a++)
-			run |= !strcmp(argv[a], parts[i].name);
-		if (!run)
-			continue;
-		fprintf(stderr, "live-tmpfile: %s\n", parts[i].name);
-		parts[i].fn();
-	}
+	live_run_parts("live-tmpfile", parts, sizeof(parts) / sizeof(parts[0]), argc, argv);
 	live_done();
 }
