@@ -442,12 +442,6 @@ static vm_fault_t mshare_register(struct vm_fault *vmf)
 	return VM_FAULT_RETRY;
 }
 
-static bool mshare_may_drop_lock(struct vm_fault *vmf)
-{
-	return (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
-	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
-}
-
 /*
  * A parked entry with no table to link and none to build one from: clear
  * it under mmap_lock for writing (no walker reads it then) and retry, so

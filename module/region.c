@@ -470,8 +470,22 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 	 */
 	pmd = READ_ONCE(*vmf->pmd);
 	if (!pmd_present(pmd) || pmd_leaf(pmd) ||
-	    mshare_is_region_table(pmd_page(pmd)))
-		return VM_FAULT_NOPAGE;
+	    mshare_is_region_table(pmd_page(pmd))) {
+		/*
+		 * A write the page's state allows to a read-only entry of a
+		 * region table (or one unlinked meanwhile): a change (PROTECT)
+		 * took the table out and waits for this mm's mmap_lock, for
+		 * writing, to unlink it.  GUP retries a fault without dropping
+		 * the lock, so retrying with it held would spin forever against
+		 * the change (futex keys and O_DIRECT reads are FOLL_WRITE):
+		 * drop it and have the core retry; a GUP that may not drop it
+		 * fails (-EFAULT), as the fault path does for the same race.
+		 */
+		if (!mshare_may_drop_lock(vmf))
+			return VM_FAULT_SIGBUS;
+		msharefs_release_fault_lock(vmf);
+		return VM_FAULT_RETRY | VM_FAULT_NOPAGE;
+	}
 	return 0;
 }
 
