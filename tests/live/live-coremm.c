@@ -37,14 +37,24 @@
  *            pin) on a window: the outcome is printed; when the kernel
  *            takes them, munmap and UNMAP while registered, then
  *            unregister.
+ *  gupfast   vmsplice (GUP-fast) and futex waits on the window in one
+ *            thread while another does MADV_DONTNEED, PROTECT RO/RW and
+ *            munmap + mmap again, for a few seconds.  It found a deadlock:
+ *            the futex key's FOLL_WRITE GUP spun on ->page_mkwrite's
+ *            VM_FAULT_NOPAGE over a read-only table PROTECT RW had taken
+ *            out, holding the mmap_lock the PROTECT waited for.  If the
+ *            step hangs, a watchdog child prints the threads' kernel
+ *            stacks after 30 s.
  */
 #include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <linux/msharefs.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -549,6 +559,91 @@ static void step_pin_unmap(void)
 	fill_pattern(win + HALF, HALF, SEED);
 }
 
+static atomic_int race_stop;
+static atomic_long race_splices, race_faults;
+
+static void *race_gup(void *arg)
+{
+	int pfd[2];
+	char sink[16384];
+
+	(void)arg;
+	cpu_pin(0);
+	CHECK(pipe2(pfd, O_CLOEXEC | O_NONBLOCK) == 0);
+	while (!atomic_load(&race_stop)) {
+		struct iovec iov = { .iov_base = win + HALF, .iov_len = 16384 };
+		struct timespec ts = { 0, 1000 };
+		uint32_t *f = (uint32_t *)(win + HALF + 3 * ps);
+
+		if (vmsplice(pfd[1], &iov, 1, 0) > 0) {
+			atomic_fetch_add(&race_splices, 1);
+			while (read(pfd[0], sink, sizeof(sink)) > 0)
+				;
+		} else {
+			atomic_fetch_add(&race_faults, 1);
+		}
+		/* A futex wait on the window: EAGAIN, ETIMEDOUT or EFAULT. */
+		syscall(SYS_futex, f, FUTEX_WAIT, 0x12345678, &ts, NULL, 0);
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+	return NULL;
+}
+
+/*
+ * A child that, unless killed first, waits ms and then prints where every
+ * thread of this process waits (kernel stacks, root only): the step hung
+ * on 6.1 and 6.12 with a clean kernel log (issue 13 note).
+ */
+static pid_t stack_watchdog(long ms)
+{
+	pid_t parent = getpid(), pid = fork();
+	char cmd[200];
+
+	CHECK(pid >= 0);
+	if (pid)
+		return pid;
+	usleep((useconds_t)(ms * 1000));
+	snprintf(cmd, sizeof(cmd),
+		 "for t in /proc/%d/task/*; do echo \"== $t $(cat $t/comm) $(cat $t/wchan)\"; "
+		 "cat $t/stack; done >&2", (int)parent);
+	_exit(system(cmd) ? 1 : 0);
+}
+
+static void step_gupfast(void)
+{
+	struct mshare_protect mp = { .region_offset = HALF, .size = GRANULE };
+	long t0 = now_ms(), rounds = 0;
+	pthread_t th;
+
+	pid_t dog = stack_watchdog(wait_ms(30000));
+
+	atomic_store(&race_stop, 0);
+	CHECK(pthread_create(&th, NULL, race_gup, NULL) == 0);
+	cpu_pin(cpus_online() > 1 ? 1 : 0);
+	while (now_ms() - t0 < 3000) {
+		void *p;
+
+		CHECK(madvise(win + HALF, GRANULE, MADV_DONTNEED) == 0);
+		mp.prot = PROT_READ;
+		CHECK(ioctl(fd, MSHAREFS_PROTECT, &mp) == 0);
+		mp.prot = RW;
+		CHECK(ioctl(fd, MSHAREFS_PROTECT, &mp) == 0);
+		CHECK(munmap(win, SZ) == 0);
+		p = mmap(win, SZ, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+		CHECKF(p == win, "mmap back at %p: %p (%s)", (void *)win, p, strerror(errno));
+		rounds++;
+	}
+	atomic_store(&race_stop, 1);
+	CHECK(pthread_join(th, NULL) == 0);
+	kill(dog, SIGKILL);
+	waitpid(dog, NULL, 0);
+	printf("note: gupfast: %ld rounds of DONTNEED/PROTECT/munmap against %ld vmsplices "
+	       "(%ld failed) and futex waits\n", rounds, atomic_load(&race_splices),
+	       atomic_load(&race_faults));
+	CHECK(verify_pattern(win + HALF, HALF, SEED) < 0);
+}
+
 /* Each step's start on stderr (a test killed by its watchdog shows where). */
 #define STEP(fn) do {							\
 	fprintf(stderr, "%s at %ld ms\n", #fn, now_ms() - t_start);	\
@@ -574,6 +669,7 @@ int main(void)
 	STEP(step_thp);
 	STEP(step_pins);
 	STEP(step_pin_unmap);
+	STEP(step_gupfast);
 
 	CHECK(munmap(win, SZ) == 0);
 	close(fd);
