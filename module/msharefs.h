@@ -219,6 +219,7 @@ void mshare_parking_release(void);
 extern const struct mshare_pt_ops mshare_pt_shared_ops;
 pmd_t *mshare_find_pmd(struct mm_struct *mm, unsigned long addr);
 void mshare_pt_shared_exit(void);
+void mshare_pt_shared_unlink_stale(struct vm_fault *vmf);
 void mshare_flush_tlb_all_cpus(void);
 
 #endif /* MSHAREFS_H */

@@ -478,6 +478,34 @@ static vm_fault_t mshare_unpark(struct vm_fault *vmf)
 	return VM_FAULT_RETRY;
 }
 
+/*
+ * A write the chunk allows hit a read-only entry of a region table: a
+ * change (PROTECT) took that table out and waits for this mm's mmap_lock,
+ * for writing, to unlink it.  A fault retried with the lock held (GUP:
+ * futex keys, O_DIRECT reads) would find the same entry forever and the
+ * change would wait forever, so take the link out now as an invalidation
+ * would (parked where walkers need it), and let the retry link the chunk's
+ * current table.  Caller holds mmap_lock (or the window's lock) for
+ * reading, as MADV_DONTNEED does when it parks links.
+ */
+void mshare_pt_shared_unlink_stale(struct vm_fault *vmf)
+{
+	struct mmu_notifier *mn = vmf->vma->vm_private_data;
+	unsigned long start = vmf->address & PMD_MASK;
+	struct mshare_mm *mm_s;
+	bool flush;
+
+	if (!mn)	/* no link in this mm: the entry changed meanwhile */
+		return;
+	mm_s = to_mshare_mm(mn);
+	xa_lock(&mm_s->links);
+	flush = mshare_unlink_range(mm_s, start, start + PMD_SIZE,
+				    MSHAREFS_PARK_LINKS);
+	xa_unlock(&mm_s->links);
+	if (flush)
+		mshare_flush_tlb_all_cpus();
+}
+
 static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 					 struct vm_fault *vmf)
 {

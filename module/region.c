@@ -472,19 +472,15 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 	if (!pmd_present(pmd) || pmd_leaf(pmd) ||
 	    mshare_is_region_table(pmd_page(pmd))) {
 		/*
-		 * A write the page's state allows to a read-only entry of a
-		 * region table (or one unlinked meanwhile): a change (PROTECT)
-		 * took the table out and waits for this mm's mmap_lock, for
-		 * writing, to unlink it.  GUP retries a fault without dropping
-		 * the lock, so retrying with it held would spin forever against
-		 * the change (futex keys and O_DIRECT reads are FOLL_WRITE):
-		 * drop it and have the core retry; a GUP that may not drop it
-		 * fails (-EFAULT), as the fault path does for the same race.
+		 * The core calls ->page_mkwrite with FAULT_FLAG_WRITE |
+		 * FAULT_FLAG_MKWRITE only, so it may never drop the fault
+		 * lock here.  A read-only entry of a region table the chunk
+		 * now allows writing belongs to a change that waits for this
+		 * mm's mmap_lock: take the link out (pt_shared.c) and retry.
 		 */
-		if (!mshare_may_drop_lock(vmf))
-			return VM_FAULT_SIGBUS;
-		msharefs_release_fault_lock(vmf);
-		return VM_FAULT_RETRY | VM_FAULT_NOPAGE;
+		if (pmd_present(pmd) && !pmd_leaf(pmd))
+			mshare_pt_shared_unlink_stale(vmf);
+		return VM_FAULT_NOPAGE;
 	}
 	return 0;
 }
