@@ -13,6 +13,13 @@
  *   become empty: a NULL split lock on PREEMPT_RT and lockdep kernels
  *   (the harness's kernel log check), the PTEs of page frame 0 elsewhere.
  *   Every read must see the bytes it should.
+ * - Writes racing PROTECT of their granule between read-only and
+ *   read-write: a read links the read-only table, the change takes it out
+ *   and waits for this mm's mmap_lock, and a write to the stale read-only
+ *   entry reaches ->page_mkwrite.  It must get SIGSEGV (read-only then)
+ *   or succeed, never SIGBUS: ->page_mkwrite cannot drop the fault lock
+ *   (the core calls it with FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE only),
+ *   so it takes the stale link out and retries.
  * - Afterwards the region's links and tables are exactly what one more
  *   pass over the window needs, and every page is still the region's.
  * The race runs 4 s (times MSHARE_SLOWDOWN), or MSHARE_PARK_MS.
@@ -22,6 +29,7 @@
 #include <fcntl.h>
 #include <linux/msharefs.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,6 +123,71 @@ static void *writer(void *arg)
 		atomic_fetch_add(&n_write, 1);
 	}
 	return arg;
+}
+
+/*
+ * A read then a write of each page of the writer's granule in turn, for
+ * @ms, while another process flips that granule between read-only and
+ * read-write.
+ */
+static void mkwrite_race(int fd, long ms)
+{
+	char *g = win + WCHUNK * GRANULE;
+	long n_ok = 0, n_segv = 0, n_bus = 0, n_other = 0, i = 0, t0;
+	long *shared = mmap(NULL, PS, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t changer;
+	int status;
+
+	CHECK(shared != MAP_FAILED);
+	changer = fork();
+	CHECK(changer >= 0);
+	if (changer == 0) {
+		struct mshare_protect mp = { .region_offset = WCHUNK * GRANULE,
+					     .size = GRANULE };
+		long n = 0;
+
+		cpu_pin(cpus_online() > 1 ? 1 : 0);
+		while (!__atomic_load_n(&shared[0], __ATOMIC_ACQUIRE)) {
+			mp.prot = (n & 1) ? RW : PROT_READ;
+			if (ioctl(fd, MSHAREFS_PROTECT, &mp))
+				_exit(1);
+			n++;
+		}
+		mp.prot = RW;
+		if (ioctl(fd, MSHAREFS_PROTECT, &mp))
+			_exit(1);
+		shared[1] = n;
+		_exit(0);
+	}
+	cpu_pin(0);
+	t0 = now_ms();
+	while (now_ms() - t0 < ms) {
+		char *p = g + (i++ % (GRANULE / PS)) * PS;
+		int sig = probe_read(p);
+
+		if (!sig)
+			sig = probe_write(p, 0x5a);
+		if (!sig)
+			n_ok++;
+		else if (sig == SIGSEGV)
+			n_segv++;
+		else if (sig == SIGBUS)
+			n_bus++;
+		else
+			n_other++;
+	}
+	__atomic_store_n(&shared[0], 1, __ATOMIC_RELEASE);
+	CHECK(waitpid(changer, &status, 0) == changer);
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "changer: status %#x", status);
+	klog_mark("writes racing PROTECT r <-> rw, %ld ms: %ld PROTECT, %ld read+write ok, %ld SIGSEGV, %ld SIGBUS",
+	       now_ms() - t0, shared[1], n_ok, n_segv, n_bus);
+	CHECKF(n_bus == 0 && n_other == 0,
+	       "%ld of %ld accesses got SIGBUS (%ld another signal); only SIGSEGV, while read-only, is allowed",
+	       n_bus, i, n_other);
+	CHECKF(n_ok > 0 && shared[1] > 1, "%ld accesses worked, %ld PROTECT",
+	       n_ok, shared[1]);
+	EXPECT_OK(munmap(shared, PS));
 }
 
 static int protect_rw(int fd)
@@ -216,6 +289,9 @@ int main(void)
 	CHECK(atomic_load(&n_zap) > 0 && atomic_load(&n_walk) > 0 &&
 	      atomic_load(&n_read) > 0 && atomic_load(&n_write) > 0 &&
 	      atomic_load(&n_protect) > 0);
+
+	/* ---- writes racing PROTECT r <-> rw: ->page_mkwrite retries ---- */
+	mkwrite_race(fd, ms / 2);
 
 	/* ---- afterwards: one pass links exactly one table per granule ---- */
 	vmpte = status_kib(0, "VmPTE");	/* the threads' stacks have theirs */
