@@ -37,6 +37,18 @@
  *            pin) on a window: the outcome is printed; when the kernel
  *            takes them, munmap and UNMAP while registered, then
  *            unregister.
+ *  hwpoison  memory failure on region pages, as root: MADV_SOFT_OFFLINE
+ *            of a page the reader checks and MADV_HWPOISON of one the
+ *            writer writes.  Region pages are on no LRU list and in no
+ *            page cache, so memory_failure() cannot unmap or isolate
+ *            them: soft offline fails (EBUSY or EIO) and moves nothing;
+ *            MADV_HWPOISON marks the page (kpageflags HWPOISON), reports
+ *            an unknown page state and fails with EBUSY, and the page stays
+ *            mapped, at the same PFN, in every attacher (a fresh window
+ *            too): never unmapped from one attacher only.  The poisoned
+ *            page is never given back to the allocator (one page per
+ *            run).  Kernels without CONFIG_MEMORY_FAILURE (the debug
+ *            build) refuse both with EINVAL, which is printed.
  *  gupfast   vmsplice (GUP-fast) and futex waits on the window in one
  *            thread while another does MADV_DONTNEED, PROTECT RO/RW and
  *            munmap + mmap again, for a few seconds.  It found a deadlock:
@@ -82,6 +94,13 @@
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE		12
 #endif
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON		100
+#endif
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE	101
+#endif
+#define KPF_HWPOISON		19
 #ifndef MADV_HUGEPAGE
 #define MADV_HUGEPAGE		14
 #endif
@@ -644,6 +663,83 @@ static void step_gupfast(void)
 	CHECK(verify_pattern(win + HALF, HALF, SEED) < 0);
 }
 
+/* The PFN pagemap gives for @addr in this process (as root), 0 if none. */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t e = 0;
+	int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	CHECK(pfd >= 0);
+	CHECK(pread(pfd, &e, 8, (off_t)((uintptr_t)addr / ps * 8)) == 8);
+	close(pfd);
+	return (e >> 63) ? (e & ((1ULL << 55) - 1)) : 0;
+}
+
+static uint64_t kpageflags(uint64_t pfn)
+{
+	uint64_t f = 0;
+	int kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+
+	CHECK(kfd >= 0);
+	CHECK(pread(kfd, &f, 8, (off_t)(pfn * 8)) == 8);
+	close(kfd);
+	return f;
+}
+
+static void step_hwpoison(void)
+{
+	char *soft = win + HALF + 5 * ps;	/* a page the reader checks */
+	char *poison = win + 3 * ps;		/* a page the writer writes */
+	uint64_t pfn_soft, pfn_poison, pfn;
+	char *fresh;
+	int r, e;
+
+	workers_start(false);
+	CHECK(probe_read(soft) == 0 && probe_read(poison) == 0);
+	pfn_soft = pfn_of(soft);
+	pfn_poison = pfn_of(poison);
+	CHECKF(pfn_soft && pfn_poison, "pagemap: no PFN for the window's pages");
+
+	r = madvise(soft, ps, MADV_SOFT_OFFLINE);
+	e = errno;
+	if (r && e == EINVAL) {
+		printf("note: hwpoison: MADV_SOFT_OFFLINE: EINVAL: no CONFIG_MEMORY_FAILURE in this kernel\n");
+		workers_check("hwpoison");
+		return;
+	}
+	printf("note: hwpoison: MADV_SOFT_OFFLINE of a region page: %s\n",
+	       r ? strerrorname_np(e) : "0");
+	CHECKF(r && (e == EBUSY || e == EIO),
+	       "MADV_SOFT_OFFLINE of a region page: %s, want EBUSY or EIO", r ? strerror(e) : "0");
+	CHECK(probe_read(soft) == 0);
+	pfn = pfn_of(soft);
+	CHECKF(pfn == pfn_soft, "soft offline moved the page: PFN %#llx -> %#llx",
+	       (unsigned long long)pfn_soft, (unsigned long long)pfn);
+
+	r = madvise(poison, ps, MADV_HWPOISON);
+	e = errno;
+	printf("note: hwpoison: MADV_HWPOISON of a region page: %s\n",
+	       r ? strerrorname_np(e) : "0");
+	CHECKF(r && e == EBUSY, "MADV_HWPOISON of a region page: %s, want EBUSY",
+	       r ? strerror(e) : "0");
+	CHECKF(kpageflags(pfn_poison) & (1ULL << KPF_HWPOISON),
+	       "the page at PFN %#llx is not marked HWPOISON", (unsigned long long)pfn_poison);
+	/* Still the region's page, in this window and in a fresh one. */
+	CHECK(probe_read(poison) == 0);
+	pfn = pfn_of(poison);
+	CHECKF(pfn == pfn_poison, "after MADV_HWPOISON: PFN %#llx -> %#llx in this window",
+	       (unsigned long long)pfn_poison, (unsigned long long)pfn);
+	fresh = attach_own(RW);
+	CHECK(fresh != NULL);
+	CHECK(probe_read(fresh + (poison - win)) == 0);
+	pfn = pfn_of(fresh + (poison - win));
+	CHECKF(pfn == pfn_poison, "after MADV_HWPOISON: PFN %#llx in a fresh window, %#llx before",
+	       (unsigned long long)pfn, (unsigned long long)pfn_poison);
+	CHECK(munmap(fresh, SZ) == 0);
+	sleep_ms(200);	/* the writer writes the poisoned page meanwhile */
+	workers_check("hwpoison");
+}
+
 /* Each step's start on stderr (a test killed by its watchdog shows where). */
 #define STEP(fn) do {							\
 	fprintf(stderr, "%s at %ld ms\n", #fn, now_ms() - t_start);	\
@@ -670,6 +766,7 @@ int main(void)
 	STEP(step_pins);
 	STEP(step_pin_unmap);
 	STEP(step_gupfast);
+	STEP(step_hwpoison);
 
 	CHECK(munmap(win, SZ) == 0);
 	close(fd);
