@@ -37,8 +37,8 @@ static const struct file_operations msharefs_info_fops;
 static const struct file_operations msharefs_dir_fops;
 
 /*
- * Region pages name the file's mapping (for futex keys of process-shared
- * locks) but are never in its page cache: nothing to write back.
+ * Region memory is in a shmem file of the region's (region.c); the region
+ * file's own page cache stays empty: nothing to write back.
  */
 static const struct address_space_operations msharefs_region_aops = {
 	.dirty_folio	= noop_dirty_folio,
@@ -166,6 +166,7 @@ static int msharefs_set_size(struct inode *inode, loff_t size,
 {
 	struct msharefs_sb_info *sbi = inode->i_sb->s_fs_info;
 	unsigned long max_pages = READ_ONCE(sbi->max_pages);
+	int err;
 
 	if (i_size_read(inode))
 		return -EINVAL;
@@ -175,6 +176,9 @@ static int msharefs_set_size(struct inode *inode, loff_t size,
 		return -EINVAL;
 	if (max_pages && (u64)size >> PAGE_SHIFT > max_pages)
 		return -ENOSPC;
+	err = mshare_region_set_size(&MSHAREFS_I(inode)->region, size);
+	if (err)
+		return err;
 	i_size_write(inode, size);
 	return 0;
 }

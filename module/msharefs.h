@@ -14,6 +14,7 @@
 #include <linux/mman.h>
 #include <linux/memcontrol.h>
 #include <linux/maple_tree.h>
+#include <linux/wait.h>
 
 #include "compat.h"
 
@@ -92,8 +93,22 @@ struct mshare_pt_ops {
 #define MSHARE_TABLE_SETS	4
 
 struct mshare_region {
+	/*
+	 * Region memory: pages of @backing, a shmem file of the region's
+	 * size (NULL until the size is set, then set under @table_lock).
+	 * @pages maps each page index the region uses to its page and holds
+	 * one reference on it: see region.c.
+	 */
+	struct file *backing;
 	struct xarray pages;		/* page index -> struct page * */
 	atomic_long_t nr_pages;		/* pages in @pages */
+	/*
+	 * Pages [@busy_first, @busy_end) are leaving the region (an
+	 * inner-mapping change that drops them is under way): faults that
+	 * need one wait on @busy_wq.  Under @table_lock.
+	 */
+	pgoff_t busy_first, busy_end;
+	wait_queue_head_t busy_wq;
 	struct mutex table_lock;	/* serialises table creation */
 	struct xarray tables[MSHARE_TABLE_SETS];	/* chunk -> PTE table */
 	atomic_long_t nr_tables;	/* tables in @tables */
@@ -106,7 +121,7 @@ struct mshare_region {
 	unsigned long nr_windows;	/* windows in all attachers */
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
-	struct address_space *mapping;	/* the file's, named by every page */
+	struct address_space *mapping;	/* the region file's: its windows */
 	/*
 	 * Inner mappings: the state of the granules (chunks), as ranges of
 	 * value entries; a chunk in none has MSHARE_CHUNK_DEFAULT.  Changed
@@ -160,13 +175,18 @@ void mshare_region_init(struct mshare_region *region,
 			struct msharefs_sb_info *sbi,
 			struct address_space *mapping);
 void mshare_region_destroy(struct mshare_region *region);
+int mshare_region_set_size(struct mshare_region *region, loff_t size);
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);
+bool mshare_region_page_live(struct mshare_region *region, struct page *page);
+vm_fault_t mshare_region_wait(struct mshare_region *region,
+			      struct vm_fault *vmf);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 bool mshare_is_window(struct vm_area_struct *vma);
 unsigned int mshare_chunk_state(struct mshare_region *region,
 				unsigned long chunk);
 bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags);
+bool mshare_may_drop_lock(struct vm_fault *vmf);
 int mshare_region_map(struct mshare_region *region, unsigned long first,
 		      unsigned long end, unsigned int prot);
 int mshare_region_unmap(struct mshare_region *region, unsigned long first,

@@ -4,7 +4,8 @@
  * pages the fault handler hands it.  Region pages are never freed while
  * mapped: the region holds a reference until the page leaves it (region
  * destroyed, or an inner-mapping change, which unmaps it first), and each
- * PTE holds the reference taken here.
+ * PTE holds the reference taken here.  A fault that may not wait for an
+ * inner-mapping change replacing its page gets SIGBUS.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,19 +31,22 @@ static vm_fault_t mshare_pt_private_fault(struct mshare_region *region,
 		return VM_FAULT_SIGSEGV;
 	}
 	page = mshare_region_get_page(region, index);
-	if (page)
+	if (!IS_ERR(page))
 		get_page(page);
 	mutex_unlock(&region->table_lock);
-	if (!page)
+	if (IS_ERR(page)) {
+		if (PTR_ERR(page) == -EBUSY && mshare_may_drop_lock(vmf))
+			return mshare_region_wait(region, vmf);
 		return VM_FAULT_SIGBUS;	/* memory cgroup or size= limit */
+	}
 
 	/*
 	 * The core maps the page with its lock held.  An inner-mapping change
-	 * clears page->mapping under that lock once the page has left the
-	 * region, then unmaps again: a page that left meanwhile is not mapped.
+	 * truncates the pages it drops from the shmem file under that lock,
+	 * after unmapping them: a page that left meanwhile is not mapped.
 	 */
 	lock_page(page);
-	if (page->mapping != region->mapping) {
+	if (!mshare_region_page_live(region, page)) {
 		unlock_page(page);
 		put_page(page);
 		return VM_FAULT_NOPAGE;

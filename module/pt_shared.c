@@ -271,8 +271,8 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
 		pte_t pte;
 
 		page = mshare_region_get_page(region, chunk * PTRS_PER_PTE + i);
-		if (!page)
-			return -ENOMEM;	/* the caller clears the table */
+		if (IS_ERR(page))
+			return PTR_ERR(page);	/* the caller clears the table */
 		pte = pte_mkyoung(mk_pte(page, prot));
 		if (set & 1)
 			pte = pte_mkdirty(pte);
@@ -285,7 +285,8 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
  * The region table for the access of @vmf to @chunk, built from the pool or
  * vmf->prealloc_pte when it does not exist yet; *@gen is the region's
  * generation it belongs to.  NULL: no table could be adopted now, retry the
- * fault.  ERR_PTR(-EFAULT): the chunk does not allow the access.
+ * fault.  ERR_PTR(-EFAULT): the chunk does not allow the access;
+ * ERR_PTR(-EBUSY): a page is being replaced, wait (mshare_region_wait()).
  */
 static struct mshare_table *mshare_get_table(struct mshare_region *region,
 					     unsigned long chunk,
@@ -435,7 +436,7 @@ static vm_fault_t mshare_register(struct vm_fault *vmf)
 	return VM_FAULT_RETRY;
 }
 
-static bool mshare_may_drop_lock(struct vm_fault *vmf)
+bool mshare_may_drop_lock(struct vm_fault *vmf)
 {
 	return (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
 	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
@@ -526,6 +527,9 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 		 */
 		return VM_FAULT_SIGBUS;
 	}
+	if (IS_ERR(table) && PTR_ERR(table) == -EBUSY &&
+	    mshare_may_drop_lock(vmf))
+		return mshare_region_wait(region, vmf);
 	if (IS_ERR(table))
 		return PTR_ERR(table) == -EFAULT ? VM_FAULT_SIGSEGV :
 						   VM_FAULT_SIGBUS;

@@ -20,6 +20,8 @@
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/file.h>
 
 #include "msharefs.h"
 
@@ -29,8 +31,12 @@ void mshare_region_init(struct mshare_region *region,
 {
 	unsigned int set;
 
+	region->backing = NULL;
 	xa_init(&region->pages);
 	atomic_long_set(&region->nr_pages, 0);
+	region->busy_first = 0;
+	region->busy_end = 0;
+	init_waitqueue_head(&region->busy_wq);
 	mutex_init(&region->table_lock);
 	for (set = 0; set < MSHARE_TABLE_SETS; set++)
 		xa_init(&region->tables[set]);
@@ -52,29 +58,42 @@ void mshare_region_init(struct mshare_region *region,
 	atomic_long_inc(&msharefs_regions_alive);
 }
 
+/* Drop the region's references to pages [@first, @end); returns how many. */
+static long mshare_region_drop_pages(struct mshare_region *region,
+				     pgoff_t first, pgoff_t end)
+{
+	unsigned long index;
+	struct page *page;
+	long nr = 0;
+
+	xa_for_each_range(&region->pages, index, page, first, end - 1) {
+		xa_erase(&region->pages, index);
+		put_page(page);
+		nr++;
+		if (!(nr % PTRS_PER_PTE))
+			cond_resched();
+	}
+	atomic_long_sub(nr, &region->nr_pages);
+	msharefs_uncharge_pages(region->sbi, nr);
+	atomic_long_sub(nr, &msharefs_pages_alive);
+	return nr;
+}
+
 /*
  * Called when the inode is evicted: no file and no mapping refers to the
  * region any more, so no page table maps its pages.
  */
 void mshare_region_destroy(struct mshare_region *region)
 {
-	struct page *page;
-	unsigned long index;
-	long nr = 0;
-
 	if (region->pt_ops->release)
 		region->pt_ops->release(region);
-	xa_for_each(&region->pages, index, page) {
-		page->mapping = NULL;
-		put_page(page);
-		nr++;
-	}
+	mshare_region_drop_pages(region, 0, ULONG_MAX);
 	xa_destroy(&region->pages);
+	/* The last reference: the shmem file frees what it still holds. */
+	if (region->backing)
+		fput(region->backing);
 	mtree_destroy(&region->chunks);
 	mem_cgroup_put(region->memcg);
-	atomic_long_sub(nr, &region->nr_pages);
-	msharefs_uncharge_pages(region->sbi, nr);
-	atomic_long_sub(nr, &msharefs_pages_alive);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_links));
@@ -83,54 +102,146 @@ void mshare_region_destroy(struct mshare_region *region)
 }
 
 /*
- * The page at @index, allocated zero-filled on first use.  The region keeps
- * one reference for as long as it lives; the caller gets no extra one.
- * Pages carry the file's mapping and their index, as page-cache pages do,
- * so that futexes in a window key on (inode, index) and work across
- * processes; they are not in the page cache and never on the LRU, so
- * reclaim, migration and rmap walks leave them alone.
+ * Region memory is the page cache of a shmem file of the region's size,
+ * made when the size is set.  That gives it what shmem pages have: they
+ * are charged to a memory cgroup as shared memory (Shmem in meminfo,
+ * "shmem" in memory.stat), zero-filled, and available in 2 MiB pages
+ * where shmem's policy allows.  What makes them the region's:
+ *
+ * - The region holds one reference per page it uses, in @region->pages,
+ *   from the first fault that needs the page until an inner-mapping change
+ *   drops it (after unmapping it everywhere) or the region goes.  Region
+ *   tables map pages without the core's rmap or map counts: the reference
+ *   is what keeps a page there.  It also makes migration (compaction, NUMA
+ *   balancing, memory offlining) fail on region pages: migration finds a
+ *   page through the rmap of the shmem file, where no window is, and moves
+ *   it only when its count is what the page cache and the migration hold.
+ * - The shmem file is unevictable (mapping_set_unevictable(), as SHM_LOCK
+ *   does), so reclaim never writes region pages to swap: they stay on the
+ *   unevictable LRU, counted in Unevictable (meminfo, memory.stat).  Swap
+ *   needs reclaim to unmap a page from every attacher, and rmap cannot
+ *   find the windows (they map the region file, not the shmem file).
+ * - Only this module holds the file: nothing else can map, truncate or
+ *   read it.
+ */
+#define MSHARE_GFP	(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+int mshare_region_set_size(struct mshare_region *region, loff_t size)
+{
+	struct file *file;
+
+	file = shmem_file_setup("msharefs", size, VM_NORESERVE);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mapping_set_unevictable(file->f_mapping);
+	/* Pinned pages must not sit in movable zones or CMA areas. */
+	mapping_set_gfp_mask(file->f_mapping, GFP_HIGHUSER);
+	mutex_lock(&region->table_lock);
+	region->backing = file;
+	mutex_unlock(&region->table_lock);
+	return 0;
+}
+
+static bool mshare_region_busy(struct mshare_region *region, pgoff_t index)
+{
+	return index >= region->busy_first && index < region->busy_end;
+}
+
+/*
+ * The page at @index, from the shmem file (allocated zero-filled on first
+ * use).  The region keeps one reference for as long as it uses the page;
+ * the caller gets no extra one.  A page that comes in a large folio brings
+ * its neighbours: every page of the folio that the region does not hold
+ * yet, so a 2 MiB page is held, counted and charged once and whole.
+ *
  * Pages are charged to the creator's memory cgroup, and to the mount's
- * size= limit; they are allocated so that hitting either fails (the fault
- * raises SIGBUS) instead of invoking the OOM killer.
- * Returns NULL when memory is short or a limit is reached.
- * Called with @region->table_lock held.
+ * size= limit: the first page of a granule charges a whole granule there
+ * (what is not used is given back), the others one page.  Hitting either
+ * limit fails (the fault raises SIGBUS) instead of invoking the OOM killer.
+ *
+ * Returns ERR_PTR(-EBUSY) while the page is leaving the region (wait for
+ * the change, mshare_region_wait()), other errors when memory is short or
+ * a limit is reached.  Called with @region->table_lock held.
  */
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index)
 {
+	pgoff_t chunk = round_down(index, PTRS_PER_PTE), first, i;
+	unsigned long at = chunk;
 	struct mem_cgroup *old_memcg;
-	struct page *page, *old;
+	long charged, inserted = 0;
+	struct folio *folio;
+	struct page *page;
 
+	lockdep_assert_held(&region->table_lock);
+	if (mshare_region_busy(region, index))
+		return ERR_PTR(-EBUSY);
 	page = xa_load(&region->pages, index);
 	if (page)
 		return page;
+	if (WARN_ON_ONCE(!region->backing))
+		return ERR_PTR(-EINVAL);
 
-	if (!msharefs_charge_pages(region->sbi, 1))
-		return NULL;
+	charged = xa_find(&region->pages, &at, chunk + PTRS_PER_PTE - 1,
+			  XA_PRESENT) ? 1 : PTRS_PER_PTE;
+	if (!msharefs_charge_pages(region->sbi, charged))
+		return ERR_PTR(-ENOSPC);
 	old_memcg = set_active_memcg(region->memcg);
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |
-			  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	page = shmem_read_mapping_page_gfp(region->backing->f_mapping, index,
+					   MSHARE_GFP);
 	set_active_memcg(old_memcg);
-	if (!page)
-		goto uncharge;
-	page->mapping = region->mapping;
-	page->index = index;
-
-	old = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
-	if (old) {
-		/* Lost a race with another fault, or the xarray ran dry. */
-		page->mapping = NULL;
-		__free_page(page);
-		msharefs_uncharge_pages(region->sbi, 1);
-		return xa_is_err(old) ? NULL : old;
+	if (IS_ERR(page)) {
+		msharefs_uncharge_pages(region->sbi, charged);
+		return page;
 	}
-	atomic_long_inc(&region->nr_pages);
-	atomic_long_inc(&msharefs_pages_alive);
-	return page;
+	folio = page_folio(page);
+	/* Written through region tables behind the core's back: dirty. */
+	folio_mark_dirty(folio);
+	first = folio->index;
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		pgoff_t k = first + i;
 
-uncharge:
-	msharefs_uncharge_pages(region->sbi, 1);
-	return NULL;
+		if (mshare_region_busy(region, k) || xa_load(&region->pages, k))
+			continue;
+		if (xa_err(xa_store(&region->pages, k, folio_page(folio, i),
+				    GFP_KERNEL)))
+			break;
+		folio_get(folio);
+		inserted++;
+	}
+	folio_put(folio);	/* the lookup's reference */
+	/* Pages of a folio the kernel already holds count whatever size= says. */
+	msharefs_uncharge_pages(region->sbi, charged - inserted);
+	atomic_long_add(inserted, &region->nr_pages);
+	atomic_long_add(inserted, &msharefs_pages_alive);
+	return xa_load(&region->pages, index) ?: ERR_PTR(-ENOMEM);
+}
+
+/*
+ * Whether @page, which a fault got from mshare_region_get_page() and has
+ * locked since, is still in the region's memory: an inner-mapping change
+ * truncates the pages it drops from the shmem file (under the page lock)
+ * only after unmapping them from every window.
+ */
+bool mshare_region_page_live(struct mshare_region *region, struct page *page)
+{
+	return READ_ONCE(page_folio(page)->mapping) == region->backing->f_mapping;
+}
+
+/*
+ * A fault needs a page that an inner-mapping change is replacing: wait for
+ * the change with the fault lock dropped (the change takes every
+ * attacher's mmap_lock), then retry.  The window's file keeps the region.
+ */
+vm_fault_t mshare_region_wait(struct mshare_region *region,
+			      struct vm_fault *vmf)
+{
+	struct file *file = get_file(vmf->vma->vm_file);
+
+	msharefs_release_fault_lock(vmf);
+	wait_event_killable(region->busy_wq, !READ_ONCE(region->busy_end));
+	fput(file);
+	return VM_FAULT_RETRY;
 }
 
 unsigned int mshare_chunk_state(struct mshare_region *region,
@@ -160,16 +271,17 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 /*
  * Change chunks [@first, @end) for every attacher, one change at a time.
  * Under @table_lock: bump the generation, record the new state, take the
- * chunks' tables out of the region and, with @drop_pages, their pages.
- * Then clear every attacher's links to them under its mmap_lock for
- * writing: after that no walker of any attacher can still hold one of
- * those tables, and a fault that looked before the change does not link
- * one (generation).  Then unmap the range from every window: the core
- * zaps what private tables map, and the notifiers park links made since.
- * A fault that found a page before it left the region holds the page lock
- * while it maps it, so clearing page->mapping under that lock and
- * unmapping again catches it.  Only then are the tables pooled and the
- * pages released.
+ * chunks' tables out of the region and, with @drop_pages, mark their pages
+ * busy (no fault takes one any more).  Then clear every attacher's links
+ * to the tables under its mmap_lock for writing: after that no walker of
+ * any attacher can still hold one of those tables, and a fault that looked
+ * before the change does not link one (generation); a fault that got a
+ * page before it became busy has mapped it by then (it held that
+ * mmap_lock).  Then unmap the range from every window: the core zaps what
+ * private tables map, and the notifiers park links made since.  Only then
+ * are the tables pooled and the pages dropped: the region's references
+ * first, then the shmem file's pages themselves (truncated, so that new
+ * memory there is zero-filled), and the busy range ends.
  */
 #define MSHARE_DROP_PAGES	1	/* the contents go */
 #define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
@@ -178,14 +290,13 @@ static int mshare_region_change(struct mshare_region *region,
 				unsigned long first, unsigned long end,
 				unsigned int state, unsigned int how)
 {
-	LIST_HEAD(tables);
-	LIST_HEAD(pages);
+	loff_t start = (loff_t)first << PMD_SHIFT;
+	loff_t len = (loff_t)(end - first) << PMD_SHIFT;
 	struct mshare_table *table, *tmp_table;
-	struct page *page, *tmp_page;
+	LIST_HEAD(tables);
 	unsigned long chunk, index;
 	unsigned int set;
 	void *entry;
-	long nr = 0;
 	int err;
 
 	mutex_lock(&region->change_lock);
@@ -225,30 +336,17 @@ static int mshare_region_change(struct mshare_region *region,
 		}
 	}
 	if (how & MSHARE_DROP_PAGES) {
-		xa_for_each_range(&region->pages, index, page,
-				  first * PTRS_PER_PTE,
-				  end * PTRS_PER_PTE - 1) {
-			xa_erase(&region->pages, index);
-			list_add(&page->lru, &pages);
-			nr++;
-		}
+		region->busy_first = first * PTRS_PER_PTE;
+		region->busy_end = end * PTRS_PER_PTE;
 	}
 	mutex_unlock(&region->table_lock);
 
-	if (!list_empty(&tables))
-		mshare_region_unlink_attachers(region, first, end);
-	unmap_mapping_range(region->mapping, (loff_t)first << PMD_SHIFT,
-			    (loff_t)(end - first) << PMD_SHIFT, 0);
-	if (nr) {
-		list_for_each_entry(page, &pages, lru) {
-			lock_page(page);
-			page->mapping = NULL;
-			unlock_page(page);
-		}
-		unmap_mapping_range(region->mapping,
-				    (loff_t)first << PMD_SHIFT,
-				    (loff_t)(end - first) << PMD_SHIFT, 0);
-	}
+	/*
+	 * Always, tables or not: taking each attacher's mmap_lock also waits
+	 * for its faults that looked at the old state (private tables).
+	 */
+	mshare_region_unlink_attachers(region, first, end);
+	unmap_mapping_range(region->mapping, start, len, 0);
 
 	/*
 	 * Walkers that do not hold mmap_lock (6.12's per-VMA lock faults,
@@ -262,13 +360,19 @@ static int mshare_region_change(struct mshare_region *region,
 		memset(page_address(table->page), 0, PAGE_SIZE);
 		mshare_table_pool_put(table);
 	}
-	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
-		list_del(&page->lru);
-		put_page(page);
+	if (how & MSHARE_DROP_PAGES) {
+		mshare_region_drop_pages(region, first * PTRS_PER_PTE,
+					 end * PTRS_PER_PTE);
+		/* The same mappings the shmem file's own truncation makes. */
+		unmap_mapping_range(region->mapping, start, len, 0);
+		shmem_truncate_range(file_inode(region->backing), start,
+				     start + len - 1);
+		mutex_lock(&region->table_lock);
+		region->busy_first = 0;
+		region->busy_end = 0;
+		mutex_unlock(&region->table_lock);
+		wake_up_all(&region->busy_wq);
 	}
-	atomic_long_sub(nr, &region->nr_pages);
-	msharefs_uncharge_pages(region->sbi, nr);
-	atomic_long_sub(nr, &msharefs_pages_alive);
 	mutex_unlock(&region->change_lock);
 	return 0;
 }
