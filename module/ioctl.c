@@ -31,19 +31,18 @@ bool msharefs_is_msharefs_file(struct file *file)
 	return file_inode(file)->i_sb->s_type == &msharefs_fs_type;
 }
 
-/* The chunks [*first, *end) of a granule-aligned range inside the region. */
+/* The pages [*first, *end) of a page-aligned range inside the region. */
 static int mshare_range(struct file *file, u64 offset, u64 size,
-			unsigned long *first, unsigned long *end)
+			pgoff_t *first, pgoff_t *end)
 {
 	u64 region_size = i_size_read(file_inode(file));
 
 	if (!region_size || !size ||
-	    !IS_ALIGNED(offset, MSHAREFS_GRANULE) ||
-	    !IS_ALIGNED(size, MSHAREFS_GRANULE) ||
+	    !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(size) ||
 	    offset > region_size || size > region_size - offset)
 		return -EINVAL;
-	*first = offset >> PMD_SHIFT;
-	*end = (offset + size) >> PMD_SHIFT;
+	*first = offset >> PAGE_SHIFT;
+	*end = (offset + size) >> PAGE_SHIFT;
 	return 0;
 }
 
@@ -65,7 +64,7 @@ static long mshare_ioctl_create_mapping(struct file *file,
 					void __user *ubuf)
 {
 	struct mshare_create mc;
-	unsigned long first, end;
+	pgoff_t first, end;
 	int err;
 
 	if (copy_from_user(&mc, ubuf, sizeof(mc)))
@@ -87,7 +86,7 @@ static long mshare_ioctl_create_mapping(struct file *file,
 static long mshare_ioctl_unmap(struct file *file, void __user *ubuf)
 {
 	struct mshare_unmap mu;
-	unsigned long first, end;
+	pgoff_t first, end;
 	int err;
 
 	if (copy_from_user(&mu, ubuf, sizeof(mu)))
@@ -101,7 +100,7 @@ static long mshare_ioctl_unmap(struct file *file, void __user *ubuf)
 static long mshare_ioctl_protect(struct file *file, void __user *ubuf)
 {
 	struct mshare_protect mp;
-	unsigned long first, end;
+	pgoff_t first, end;
 	int err;
 
 	if (copy_from_user(&mp, ubuf, sizeof(mp)))

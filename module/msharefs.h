@@ -123,21 +123,21 @@ struct mshare_region {
 	struct msharefs_sb_info *sbi;
 	struct address_space *mapping;	/* the region file's: its windows */
 	/*
-	 * Inner mappings: the state of the granules (chunks), as ranges of
-	 * value entries; a chunk in none has MSHARE_CHUNK_DEFAULT.  Changed
-	 * under @table_lock, which also bumps @gen, so that a fault that
-	 * looked before the change does not link a table after it; read
-	 * under RCU (the tree frees its nodes after a grace period).
+	 * Inner mappings: the state of every page, as ranges of value
+	 * entries; a page in none has MSHARE_STATE_DEFAULT.  Changed under
+	 * @table_lock, which also bumps @gen, so that a fault that looked
+	 * before the change does not link a table after it; read under RCU
+	 * (the tree frees its nodes after a grace period).
 	 */
-	struct maple_tree chunks;
+	struct maple_tree states;
 	atomic_long_t gen;
 	struct mem_cgroup *memcg;	/* the creator's: charged for the pages */
 };
 
-/* Chunk state: PROT_* bits of the inner mapping, or a hole. */
-#define MSHARE_CHUNK_HOLE	0x100
-#define MSHARE_CHUNK_PROT_MASK	(PROT_READ | PROT_WRITE | PROT_EXEC)
-#define MSHARE_CHUNK_DEFAULT	(PROT_READ | PROT_WRITE | PROT_EXEC)
+/* Page state: PROT_* bits of the inner mapping, or a hole. */
+#define MSHARE_STATE_HOLE	0x100
+#define MSHARE_STATE_PROT_MASK	(PROT_READ | PROT_WRITE | PROT_EXEC)
+#define MSHARE_STATE_DEFAULT	(PROT_READ | PROT_WRITE | PROT_EXEC)
 
 /* A region table: one PTE table page, owned by one region or pooled. */
 struct mshare_table {
@@ -183,16 +183,17 @@ vm_fault_t mshare_region_wait(struct mshare_region *region,
 			      struct vm_fault *vmf);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 bool mshare_is_window(struct vm_area_struct *vma);
-unsigned int mshare_chunk_state(struct mshare_region *region,
-				unsigned long chunk);
-bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags);
+unsigned int mshare_page_state(struct mshare_region *region, pgoff_t index);
+unsigned int mshare_page_state_run(struct mshare_region *region,
+				   pgoff_t index, pgoff_t *last);
+bool mshare_state_allows(unsigned int state, unsigned int fault_flags);
 bool mshare_may_drop_lock(struct vm_fault *vmf);
-int mshare_region_map(struct mshare_region *region, unsigned long first,
-		      unsigned long end, unsigned int prot);
-int mshare_region_unmap(struct mshare_region *region, unsigned long first,
-			unsigned long end);
-int mshare_region_protect(struct mshare_region *region, unsigned long first,
-			  unsigned long end, unsigned int prot);
+int mshare_region_map(struct mshare_region *region, pgoff_t first,
+		      pgoff_t end, unsigned int prot);
+int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
+			pgoff_t end);
+int mshare_region_protect(struct mshare_region *region, pgoff_t first,
+			  pgoff_t end, unsigned int prot);
 void mshare_region_attach_counts(struct mshare_region *region,
 				 unsigned long *attachers,
 				 unsigned long *windows);

@@ -10,8 +10,34 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/pagemap.h>
+#include <asm/pgalloc.h>
 
 #include "msharefs.h"
+
+/*
+ * Make sure the PMD entry of @vmf points at a PTE table: install the one
+ * the core preallocated in an empty entry, as finish_fault() would.
+ * False if the entry is empty and there is no table to install (retry).
+ */
+static bool mshare_private_table(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	spinlock_t *ptl;
+
+	if (!pmd_none(READ_ONCE(*vmf->pmd)))
+		return true;
+	if (!vmf->prealloc_pte)
+		return false;
+	smp_wmb();	/* the zeroed table before the entry, as pmd_install() */
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (pmd_none(*vmf->pmd)) {
+		mm_inc_nr_ptes(mm);
+		pmd_populate(mm, vmf->pmd, vmf->prealloc_pte);
+		vmf->prealloc_pte = NULL;
+	}
+	spin_unlock(ptl);
+	return true;
+}
 
 static vm_fault_t mshare_pt_private_fault(struct mshare_region *region,
 					  struct vm_fault *vmf)
@@ -24,8 +50,7 @@ static vm_fault_t mshare_pt_private_fault(struct mshare_region *region,
 		return VM_FAULT_SIGBUS;
 
 	mutex_lock(&region->table_lock);
-	if (!mshare_chunk_allows(mshare_chunk_state(region,
-						    index / PTRS_PER_PTE),
+	if (!mshare_state_allows(mshare_page_state(region, index),
 				 vmf->flags)) {
 		mutex_unlock(&region->table_lock);
 		return VM_FAULT_SIGSEGV;
@@ -47,6 +72,16 @@ static vm_fault_t mshare_pt_private_fault(struct mshare_region *region,
 	 */
 	lock_page(page);
 	if (!mshare_region_page_live(region, page)) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	/*
+	 * The core maps a page of a 2 MiB folio with a PMD entry where the
+	 * entry is empty (finish_fault(), do_set_pmd()), whatever the state
+	 * of the folio's other pages.  Give it a private table first.
+	 */
+	if (PageTransCompound(page) && !mshare_private_table(vmf)) {
 		unlock_page(page);
 		put_page(page);
 		return VM_FAULT_NOPAGE;

@@ -241,42 +241,53 @@ static const struct mmu_notifier_ops mshare_mn_ops = {
 };
 
 /*
- * Which table set an access uses: tables carry the protection both the
- * window and the chunk allow.
+ * Which table set a window uses: its protection (write, exec).  Each entry
+ * of a table carries what both the set and its page's state allow.
  */
-static unsigned int mshare_table_set(struct vm_area_struct *vma,
-				     unsigned int state)
+static unsigned int mshare_table_set(struct vm_area_struct *vma)
 {
-	return ((vma->vm_flags & VM_WRITE) && (state & PROT_WRITE) ? 1 : 0) |
-	       ((vma->vm_flags & VM_EXEC) && (state & PROT_EXEC) ? 2 : 0);
+	return ((vma->vm_flags & VM_WRITE) ? 1 : 0) |
+	       ((vma->vm_flags & VM_EXEC) ? 2 : 0);
 }
 
-static pgprot_t mshare_set_prot(unsigned int set)
+static pgprot_t mshare_entry_prot(unsigned int set, unsigned int state)
 {
 	return vm_get_page_prot(VM_READ | VM_SHARED |
-				((set & 1) ? VM_WRITE : 0) |
-				((set & 2) ? VM_EXEC : 0));
+				((set & 1) && (state & PROT_WRITE) ? VM_WRITE : 0) |
+				((set & 2) && (state & PROT_EXEC) ? VM_EXEC : 0));
 }
 
-/* Fill @table with the pages of chunk @chunk, allocating missing pages. */
+/*
+ * Fill @table with the pages of chunk @chunk, allocating missing pages.
+ * Pages that no access may reach (holes, PROT_NONE) get no entry: an
+ * access there faults, and the fault handler finds the state.
+ */
 static int mshare_fill_table(struct mshare_region *region, struct page *table,
 			     unsigned int set, unsigned long chunk)
 {
-	pgprot_t prot = mshare_set_prot(set);
+	pgoff_t base = chunk * PTRS_PER_PTE, index = base, last;
 	pte_t *ptes = page_address(table);
-	unsigned int i;
 
-	for (i = 0; i < PTRS_PER_PTE; i++) {
-		struct page *page;
-		pte_t pte;
+	while (index < base + PTRS_PER_PTE) {
+		unsigned int state = mshare_page_state_run(region, index, &last);
+		pgprot_t prot = mshare_entry_prot(set, state);
+		bool none = !mshare_state_allows(state, 0);
 
-		page = mshare_region_get_page(region, chunk * PTRS_PER_PTE + i);
-		if (IS_ERR(page))
-			return PTR_ERR(page);	/* the caller clears the table */
-		pte = pte_mkyoung(mk_pte(page, prot));
-		if (set & 1)
-			pte = pte_mkdirty(pte);
-		set_pte(ptes + i, pte);
+		last = min_t(pgoff_t, last, base + PTRS_PER_PTE - 1);
+		for (; index <= last; index++) {
+			struct page *page;
+			pte_t pte;
+
+			if (none)
+				continue;
+			page = mshare_region_get_page(region, index);
+			if (IS_ERR(page))
+				return PTR_ERR(page);	/* the caller clears it */
+			pte = pte_mkyoung(mk_pte(page, prot));
+			if (pte_write(pte))
+				pte = pte_mkdirty(pte);
+			set_pte(ptes + index - base, pte);
+		}
 	}
 	return 0;
 }
@@ -285,7 +296,7 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
  * The region table for the access of @vmf to @chunk, built from the pool or
  * vmf->prealloc_pte when it does not exist yet; *@gen is the region's
  * generation it belongs to.  NULL: no table could be adopted now, retry the
- * fault.  ERR_PTR(-EFAULT): the chunk does not allow the access;
+ * fault.  ERR_PTR(-EFAULT): the page does not allow the access;
  * ERR_PTR(-EBUSY): a page is being replaced, wait (mshare_region_wait()).
  */
 static struct mshare_table *mshare_get_table(struct mshare_region *region,
@@ -293,18 +304,18 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 					     struct vm_fault *vmf,
 					     long *gen)
 {
+	pgoff_t index = (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
+	unsigned int set = mshare_table_set(vmf->vma);
 	struct mshare_table *table;
-	unsigned int state, set;
 	int err = -ENOMEM;
 
 	mutex_lock(&region->table_lock);
 	*gen = atomic_long_read(&region->gen);
-	state = mshare_chunk_state(region, chunk);
-	if (!mshare_chunk_allows(state, vmf->flags)) {
+	if (!mshare_state_allows(mshare_page_state(region, index),
+				 vmf->flags)) {
 		err = -EFAULT;
 		goto fail;
 	}
-	set = mshare_table_set(vmf->vma, state);
 	table = xa_load(&region->tables[set], chunk);
 	if (table)
 		goto out;
@@ -503,12 +514,21 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 	chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
 	if (!pmd_none(pmd) && !parked) {
 		/*
-		 * Linked by another thread meanwhile (complete tables have no
-		 * empty entry to fault on): just retry the access.
+		 * A region table has no entry where the page's state allows no
+		 * access; otherwise it was linked by another thread meanwhile,
+		 * or is about to be unlinked by a change: retry the access.
 		 */
 		if (pmd_present(pmd) && !pmd_leaf(pmd) &&
-		    mshare_is_region_table(pmd_page(pmd)))
+		    mshare_is_region_table(pmd_page(pmd))) {
+			pgoff_t index = (vmf->address - vma->vm_start) >>
+					PAGE_SHIFT;
+
+			if (!mshare_state_allows(mshare_page_state(region,
+								   index),
+						 vmf->flags))
+				return VM_FAULT_SIGSEGV;
 			return VM_FAULT_NOPAGE;
+		}
 		/* A private table from before registration: stay private. */
 		return mshare_pt_private_ops.fault(region, vmf);
 	}

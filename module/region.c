@@ -6,11 +6,12 @@
  * on a granule boundary.  It is one unit: it cannot be split, resized,
  * moved or have its protection changed.
  *
- * Inner mappings: each granule (chunk) of a region is anonymous memory with
- * a protection, or a hole.  A sized region starts as one mapping with
+ * Inner mappings: each page of a region is anonymous memory with a
+ * protection, or a hole.  A sized region starts as one mapping with
  * PROT_READ | PROT_WRITE | PROT_EXEC; MSHAREFS_CREATE_MAPPING, _UNMAP and
- * _PROTECT change chunks for every attacher at once.  An access through a
- * window is allowed by both the window's protection and the chunk's.
+ * _PROTECT change ranges of pages for every attacher at once.  An access
+ * through a window is allowed by both the window's protection and the
+ * page's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -51,7 +52,7 @@ void mshare_region_init(struct mshare_region *region,
 	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
-	mt_init_flags(&region->chunks, MT_FLAGS_USE_RCU);
+	mt_init_flags(&region->states, MT_FLAGS_USE_RCU);
 	atomic_long_set(&region->gen, 0);
 	/* Charged to the creator, whoever faults the pages in. */
 	region->memcg = current->mm ? get_mem_cgroup_from_mm(current->mm) : NULL;
@@ -92,7 +93,7 @@ void mshare_region_destroy(struct mshare_region *region)
 	/* The last reference: the shmem file frees what it still holds. */
 	if (region->backing)
 		fput(region->backing);
-	mtree_destroy(&region->chunks);
+	mtree_destroy(&region->states);
 	mem_cgroup_put(region->memcg);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
@@ -244,24 +245,41 @@ vm_fault_t mshare_region_wait(struct mshare_region *region,
 	return VM_FAULT_RETRY;
 }
 
-unsigned int mshare_chunk_state(struct mshare_region *region,
-				unsigned long chunk)
+unsigned int mshare_page_state(struct mshare_region *region, pgoff_t index)
 {
-	void *entry = mtree_load(&region->chunks, chunk);
+	void *entry = mtree_load(&region->states, index);
 
-	return entry ? xa_to_value(entry) : MSHARE_CHUNK_DEFAULT;
+	return entry ? xa_to_value(entry) : MSHARE_STATE_DEFAULT;
 }
 
-/* Whether a chunk in @state allows the access of a fault with @fault_flags. */
-bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags)
+/*
+ * The state of page @index, and in *@last the last page of the run of
+ * pages that have the same entry (with a few runs of the same state, the
+ * tree merges nothing: runs may be shorter than the state's extent).
+ */
+unsigned int mshare_page_state_run(struct mshare_region *region,
+				   pgoff_t index, pgoff_t *last)
 {
-	if (state & MSHARE_CHUNK_HOLE)
+	MA_STATE(mas, &region->states, index, index);
+	void *entry;
+
+	rcu_read_lock();
+	entry = mas_walk(&mas);
+	*last = max_t(pgoff_t, mas.last, index);
+	rcu_read_unlock();
+	return entry ? xa_to_value(entry) : MSHARE_STATE_DEFAULT;
+}
+
+/* Whether a page in @state allows the access of a fault with @fault_flags. */
+bool mshare_state_allows(unsigned int state, unsigned int fault_flags)
+{
+	if (state & MSHARE_STATE_HOLE)
 		return false;
 	if (fault_flags & FAULT_FLAG_WRITE)
 		return state & PROT_WRITE;
 	if (fault_flags & FAULT_FLAG_INSTRUCTION)
 		return state & PROT_EXEC;
-	return state & MSHARE_CHUNK_PROT_MASK;
+	return state & MSHARE_STATE_PROT_MASK;
 }
 
 static void mshare_region_unlink_attachers(struct mshare_region *region,
@@ -269,32 +287,40 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 					   unsigned long end);
 
 /*
- * Change chunks [@first, @end) for every attacher, one change at a time.
+ * Change pages [@first, @end) for every attacher, one change at a time.
  * Under @table_lock: bump the generation, record the new state, take the
- * chunks' tables out of the region and, with @drop_pages, mark their pages
- * busy (no fault takes one any more).  Then clear every attacher's links
- * to the tables under its mmap_lock for writing: after that no walker of
- * any attacher can still hold one of those tables, and a fault that looked
- * before the change does not link one (generation); a fault that got a
- * page before it became busy has mapped it by then (it held that
- * mmap_lock).  Then unmap the range from every window: the core zaps what
- * private tables map, and the notifiers park links made since.  Only then
- * are the tables pooled and the pages dropped: the region's references
- * first, then the shmem file's pages themselves (truncated, so that new
- * memory there is zero-filled), and the busy range ends.
+ * tables of every granule the range touches out of the region and, with
+ * MSHARE_DROP_PAGES, mark the pages busy (no fault takes one any more).
+ * Then clear every attacher's links to those granules under its mmap_lock
+ * for writing: after that no walker of any attacher can still hold one of
+ * the tables, and a fault that looked before the change does not link one
+ * (generation); a fault that got a page before it became busy has mapped
+ * it by then (it held that mmap_lock).  Then unmap the range from every
+ * window: the core zaps what private tables and PMD entries map, and the
+ * notifiers park links made since.  Only then are the tables pooled and
+ * the pages dropped: the region's references first, then the shmem file's
+ * pages themselves (truncated, so that new memory there is zero-filled),
+ * and the busy range ends.
+ *
+ * A change of part of a granule costs what a change of the whole granule
+ * does: its tables go, so every attacher that uses the granule takes one
+ * fault to link the table built for the new state.  The pages of the
+ * granule outside the range keep their contents.
  */
 #define MSHARE_DROP_PAGES	1	/* the contents go */
 #define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
 
 static int mshare_region_change(struct mshare_region *region,
-				unsigned long first, unsigned long end,
+				pgoff_t first, pgoff_t end,
 				unsigned int state, unsigned int how)
 {
-	loff_t start = (loff_t)first << PMD_SHIFT;
-	loff_t len = (loff_t)(end - first) << PMD_SHIFT;
+	unsigned long cfirst = first / PTRS_PER_PTE;
+	unsigned long cend = DIV_ROUND_UP(end, PTRS_PER_PTE);
+	loff_t start = (loff_t)first << PAGE_SHIFT;
+	loff_t len = (loff_t)(end - first) << PAGE_SHIFT;
 	struct mshare_table *table, *tmp_table;
+	unsigned long index, at;
 	LIST_HEAD(tables);
-	unsigned long chunk, index;
 	unsigned int set;
 	void *entry;
 	int err;
@@ -302,10 +328,10 @@ static int mshare_region_change(struct mshare_region *region,
 	mutex_lock(&region->change_lock);
 	mutex_lock(&region->table_lock);
 	if (how & MSHARE_REFUSE_HOLES) {
-		/* Only granules that are not in the default state have entries. */
-		chunk = first;
-		mt_for_each(&region->chunks, entry, chunk, end - 1) {
-			if (xa_to_value(entry) & MSHARE_CHUNK_HOLE) {
+		/* Only pages that are not in the default state have entries. */
+		at = first;
+		mt_for_each(&region->states, entry, at, end - 1) {
+			if (xa_to_value(entry) & MSHARE_STATE_HOLE) {
 				mutex_unlock(&region->table_lock);
 				mutex_unlock(&region->change_lock);
 				return -ENOMEM;
@@ -315,11 +341,11 @@ static int mshare_region_change(struct mshare_region *region,
 	atomic_long_inc(&region->gen);
 	/*
 	 * One range entry (splitting those it overlaps), so a request costs
-	 * the same on a granule and on a region of terabytes; the tree's
-	 * nodes are charged to the caller's memory cgroup.
+	 * the same on a page and on a region of terabytes; the tree's nodes
+	 * are charged to the caller's memory cgroup.
 	 */
-	entry = state == MSHARE_CHUNK_DEFAULT ? NULL : xa_mk_value(state);
-	err = mtree_store_range(&region->chunks, first, end - 1, entry,
+	entry = state == MSHARE_STATE_DEFAULT ? NULL : xa_mk_value(state);
+	err = mtree_store_range(&region->states, first, end - 1, entry,
 				GFP_KERNEL_ACCOUNT);
 	if (err) {
 		/* Nothing known to have changed: leave tables and pages. */
@@ -328,16 +354,16 @@ static int mshare_region_change(struct mshare_region *region,
 		return err;
 	}
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
-		xa_for_each_range(&region->tables[set], index, table, first,
-				  end - 1) {
+		xa_for_each_range(&region->tables[set], index, table, cfirst,
+				  cend - 1) {
 			xa_erase(&region->tables[set], index);
 			list_add(&table->pool, &tables);
 			atomic_long_dec(&region->nr_tables);
 		}
 	}
 	if (how & MSHARE_DROP_PAGES) {
-		region->busy_first = first * PTRS_PER_PTE;
-		region->busy_end = end * PTRS_PER_PTE;
+		region->busy_first = first;
+		region->busy_end = end;
 	}
 	mutex_unlock(&region->table_lock);
 
@@ -345,7 +371,7 @@ static int mshare_region_change(struct mshare_region *region,
 	 * Always, tables or not: taking each attacher's mmap_lock also waits
 	 * for its faults that looked at the old state (private tables).
 	 */
-	mshare_region_unlink_attachers(region, first, end);
+	mshare_region_unlink_attachers(region, cfirst, cend);
 	unmap_mapping_range(region->mapping, start, len, 0);
 
 	/*
@@ -361,8 +387,7 @@ static int mshare_region_change(struct mshare_region *region,
 		mshare_table_pool_put(table);
 	}
 	if (how & MSHARE_DROP_PAGES) {
-		mshare_region_drop_pages(region, first * PTRS_PER_PTE,
-					 end * PTRS_PER_PTE);
+		mshare_region_drop_pages(region, first, end);
 		/* The same mappings the shmem file's own truncation makes. */
 		unmap_mapping_range(region->mapping, start, len, 0);
 		shmem_truncate_range(file_inode(region->backing), start,
@@ -378,24 +403,24 @@ static int mshare_region_change(struct mshare_region *region,
 }
 
 /* MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot. */
-int mshare_region_map(struct mshare_region *region, unsigned long first,
-		      unsigned long end, unsigned int prot)
+int mshare_region_map(struct mshare_region *region, pgoff_t first,
+		      pgoff_t end, unsigned int prot)
 {
 	return mshare_region_change(region, first, end, prot,
 				    MSHARE_DROP_PAGES);
 }
 
 /* MSHAREFS_UNMAP: a hole; any access raises SIGSEGV. */
-int mshare_region_unmap(struct mshare_region *region, unsigned long first,
-			unsigned long end)
+int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
+			pgoff_t end)
 {
-	return mshare_region_change(region, first, end, MSHARE_CHUNK_HOLE,
+	return mshare_region_change(region, first, end, MSHARE_STATE_HOLE,
 				    MSHARE_DROP_PAGES);
 }
 
 /* MSHAREFS_PROTECT: the contents stay; ENOMEM over a hole, like mprotect. */
-int mshare_region_protect(struct mshare_region *region, unsigned long first,
-			  unsigned long end, unsigned int prot)
+int mshare_region_protect(struct mshare_region *region, pgoff_t first,
+			  pgoff_t end, unsigned int prot)
 {
 	return mshare_region_change(region, first, end, prot,
 				    MSHARE_REFUSE_HOLES);
@@ -557,10 +582,10 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mshare_region *region = file_region(vma->vm_file);
-	unsigned long chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
+	pgoff_t index = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
 	pmd_t pmd;
 
-	if (!mshare_chunk_allows(mshare_chunk_state(region, chunk),
+	if (!mshare_state_allows(mshare_page_state(region, index),
 				 FAULT_FLAG_WRITE))
 		return VM_FAULT_SIGSEGV;
 	/* A new entry (a private fault, do_shared_fault): the core adds it. */
