@@ -12,6 +12,7 @@
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/sched/coredump.h>
 
 #define MSHAREFS_KERNEL_AT_LEAST(major, minor)				\
 	(MSHAREFS_KVER_MAJOR > (major) ||				\
@@ -95,6 +96,12 @@ static inline void msharefs_vma_start_write(struct vm_area_struct *vma)
 #if MSHAREFS_KERNEL_AT_LEAST(6, 4)
 	vma_start_write(vma);
 #endif
+}
+
+/* Whether the process opted out of huge pages (prctl PR_SET_THP_DISABLE). */
+static inline bool msharefs_mm_thp_disabled(struct mm_struct *mm)
+{
+	return test_bit(MMF_DISABLE_THP, &mm->flags);
 }
 
 #endif /* MSHAREFS_COMPAT_H */

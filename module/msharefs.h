@@ -24,8 +24,23 @@
  */
 #define MSHAREFS_GRANULE	PMD_SIZE
 
+/* The order of a 2 MiB page (HPAGE_PMD_ORDER exists only with THP). */
+#define MSHARE_PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+
 /* Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT; the project's. */
 #define MSHAREFS_VERSION	"0.1.0"
+
+/*
+ * Which mount a region's shmem file is on, so which huge page policy its
+ * memory follows (backing.c): the huge= mount option.
+ */
+enum mshare_huge {
+	MSHARE_HUGE_SYSFS = -1,		/* no huge=: shmem_enabled */
+	MSHARE_HUGE_NEVER,
+	MSHARE_HUGE_ALWAYS,
+	MSHARE_HUGE_WITHIN_SIZE,
+	MSHARE_HUGE_MOUNTS,
+};
 
 /* One per mount; the limits are mount options (see inode.c). */
 struct msharefs_sb_info {
@@ -37,6 +52,7 @@ struct msharefs_sb_info {
 	umode_t mode;			/* mode= of the root directory */
 	kuid_t uid;			/* uid= of the root directory */
 	kgid_t gid;			/* gid= of the root directory */
+	int huge;			/* huge=: enum mshare_huge */
 };
 
 /*
@@ -95,11 +111,16 @@ struct mshare_pt_ops {
 struct mshare_region {
 	/*
 	 * Region memory: pages of @backing, a shmem file of the region's
-	 * size (NULL until the size is set, then set under @table_lock).
-	 * @pages maps each page index the region uses to its page and holds
-	 * one reference on it: see region.c.
+	 * size (NULL until the size is set, then set under @table_lock), or
+	 * for the ranges in @huge (MAP_HUGETLB inner mappings, whole
+	 * granules) of @backing_huge, whose memory is in 2 MiB pages (made
+	 * on first use, under @change_lock and @table_lock).  @pages maps
+	 * each page index the region uses to its page and holds one
+	 * reference on it: see region.c.
 	 */
 	struct file *backing;
+	struct file *backing_huge;
+	struct maple_tree huge;
 	struct xarray pages;		/* page index -> struct page * */
 	atomic_long_t nr_pages;		/* pages in @pages */
 	/*
@@ -189,7 +210,7 @@ unsigned int mshare_page_state_run(struct mshare_region *region,
 bool mshare_state_allows(unsigned int state, unsigned int fault_flags);
 bool mshare_may_drop_lock(struct vm_fault *vmf);
 int mshare_region_map(struct mshare_region *region, pgoff_t first,
-		      pgoff_t end, unsigned int prot);
+		      pgoff_t end, unsigned int prot, bool hugetlb);
 int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
 			pgoff_t end);
 int mshare_region_protect(struct mshare_region *region, pgoff_t first,
@@ -213,6 +234,11 @@ long mshare_ioctl_fs_stat(struct file *file, void __user *ubuf, size_t usize);
 /* ioctl.c */
 long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 bool msharefs_is_msharefs_file(struct file *file);
+
+/* backing.c */
+bool mshare_thp_supported(void);
+struct file *mshare_backing_file(enum mshare_huge huge, loff_t size);
+void mshare_backing_exit(void);
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;

@@ -150,6 +150,7 @@ static bool mshare_unlink_range(struct mshare_mm *mm_s, unsigned long start,
 	bool flush = false;
 	void *entry;
 
+	lockdep_assert_held(&mm_s->links.xa_lock);
 	xa_for_each_range(&mm_s->links, index, entry, start >> PMD_SHIFT,
 			  (end - 1) >> PMD_SHIFT) {
 		struct mshare_table *table = xa_is_value(entry) ? NULL : entry;
@@ -268,6 +269,7 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
 	pgoff_t base = chunk * PTRS_PER_PTE, index = base, last;
 	pte_t *ptes = page_address(table);
 
+	lockdep_assert_held(&region->table_lock);
 	while (index < base + PTRS_PER_PTE) {
 		unsigned int state = mshare_page_state_run(region, index, &last);
 		pgprot_t prot = mshare_entry_prot(set, state);
@@ -298,15 +300,19 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
  * generation it belongs to.  NULL: no table could be adopted now, retry the
  * fault.  ERR_PTR(-EFAULT): the page does not allow the access;
  * ERR_PTR(-EBUSY): a page is being replaced, wait (mshare_region_wait()).
+ * With a table, *@huge is the 2 MiB folio of the granule's memory if it is
+ * one (with a reference), for mshare_link_table().
  */
 static struct mshare_table *mshare_get_table(struct mshare_region *region,
 					     unsigned long chunk,
 					     struct vm_fault *vmf,
-					     long *gen)
+					     long *gen, struct folio **huge)
 {
 	pgoff_t index = (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
 	unsigned int set = mshare_table_set(vmf->vma);
+	unsigned long at = chunk * PTRS_PER_PTE;
 	struct mshare_table *table;
+	struct page *page;
 	int err = -ENOMEM;
 
 	mutex_lock(&region->table_lock);
@@ -318,7 +324,7 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 	}
 	table = xa_load(&region->tables[set], chunk);
 	if (table)
-		goto out;
+		goto found;
 
 	/* A table a destroyed region left, or the one the core prepared. */
 	table = mshare_table_pool_get();
@@ -353,6 +359,13 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 		goto fail;
 	}
 	atomic_long_inc(&region->nr_tables);
+found:
+	/* A granule in one 2 MiB folio: link under its lock. */
+	page = xa_find(&region->pages, &at, at + PTRS_PER_PTE - 1, XA_PRESENT);
+	if (page && folio_order(page_folio(page)) == MSHARE_PMD_ORDER) {
+		*huge = page_folio(page);
+		folio_get(*huge);
+	}
 	goto out;
 fail:
 	table = ERR_PTR(err);
@@ -363,7 +376,13 @@ out:
 
 enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
 
-/* Point the faulting PMD entry at @table, unless something else is there. */
+/*
+ * Point the faulting PMD entry at @table, unless something else is there.
+ * For a granule in a 2 MiB folio the caller holds the folio's lock, which
+ * a fault that lets the core map the folio with a PMD entry holds from its
+ * last look at the entry until the core has mapped it (mshare_fault_huge(),
+ * ->page_mkwrite): the core never maps a page into a region table.
+ */
 static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 					  struct vm_fault *vmf,
 					  struct mshare_region *region,
@@ -489,13 +508,85 @@ static vm_fault_t mshare_unpark(struct vm_fault *vmf)
 	return VM_FAULT_RETRY;
 }
 
+/*
+ * Whether chunk @chunk has one state on all its pages (runs of the state
+ * tree may split a state); the state in *@state.
+ */
+static bool mshare_chunk_uniform(struct mshare_region *region,
+				 unsigned long chunk, unsigned int *state)
+{
+	pgoff_t index = chunk * PTRS_PER_PTE, end = index + PTRS_PER_PTE, last;
+
+	*state = mshare_page_state_run(region, index, &last);
+	while (last < end - 1) {
+		index = last + 1;
+		if (mshare_page_state_run(region, index, &last) != *state)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Map the granule of @vmf with one PMD entry if it can be: its memory is
+ * one 2 MiB folio, all its pages have one state, which allows the access
+ * and, if the window may execute, execution (the entry has the window's
+ * protection; writes ask ->page_mkwrite first), and the process did not
+ * opt out of huge pages.  The core maps it (finish_fault(), do_set_pmd())
+ * from the page returned locked, which the fault holds from its last look
+ * at the (empty) entry on; a region table linked there takes the same
+ * lock first (mshare_link_table()).  0: not for a PMD entry.
+ */
+static vm_fault_t mshare_fault_huge(struct mshare_region *region,
+				    struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	pgoff_t index = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	unsigned int state;
+	struct page *page;
+	long gen;
+
+	if (!mshare_thp_supported() || (vma->vm_flags & VM_NOHUGEPAGE) ||
+	    msharefs_mm_thp_disabled(vma->vm_mm))
+		return 0;
+	mutex_lock(&region->table_lock);
+	gen = atomic_long_read(&region->gen);
+	if (!mshare_chunk_uniform(region, index / PTRS_PER_PTE, &state) ||
+	    !mshare_state_allows(state, vmf->flags) ||
+	    ((vma->vm_flags & VM_EXEC) && !(state & PROT_EXEC))) {
+		mutex_unlock(&region->table_lock);
+		return 0;
+	}
+	/* Errors (a busy page, no memory): the table path meets them too. */
+	page = mshare_region_get_page(region, index);
+	if (IS_ERR(page) ||
+	    folio_order(page_folio(page)) != MSHARE_PMD_ORDER) {
+		mutex_unlock(&region->table_lock);
+		return 0;
+	}
+	get_page(page);
+	mutex_unlock(&region->table_lock);
+
+	lock_page(page);
+	if (!mshare_region_page_live(region, page) ||
+	    atomic_long_read(&region->gen) != gen ||
+	    !pmd_none(READ_ONCE(*vmf->pmd))) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
 static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 					 struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmu_notifier *mn = vma->vm_private_data;
 	pmd_t pmd = READ_ONCE(*vmf->pmd);
+	struct folio *huge = NULL;
 	struct mshare_table *table;
+	enum mshare_link link;
 	unsigned long chunk;
 	vm_fault_t ret;
 	bool parked;
@@ -533,11 +624,18 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 		return mshare_pt_private_ops.fault(region, vmf);
 	}
 
+	/* An empty entry, for a granule in one 2 MiB page: a PMD entry. */
+	if (!parked) {
+		ret = mshare_fault_huge(region, vmf);
+		if (ret)
+			return ret;
+	}
+
 	/* Links need somewhere to park first. */
 	ret = mshare_parking_prepare(vmf);
 	if (ret)
 		return ret;
-	table = mshare_get_table(region, chunk, vmf, &gen);
+	table = mshare_get_table(region, chunk, vmf, &gen, &huge);
 	if (IS_ERR(table) && PTR_ERR(table) == -EAGAIN) {
 		if (mshare_may_drop_lock(vmf))
 			return mshare_unpark(vmf);
@@ -556,7 +654,14 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 	if (!table)
 		return VM_FAULT_NOPAGE;
 
-	switch (mshare_link_table(to_mshare_mm(mn), vmf, region, table, gen)) {
+	if (huge)
+		folio_lock(huge);
+	link = mshare_link_table(to_mshare_mm(mn), vmf, region, table, gen);
+	if (huge) {
+		folio_unlock(huge);
+		folio_put(huge);
+	}
+	switch (link) {
 	case MSHARE_FOREIGN:
 		return mshare_pt_private_ops.fault(region, vmf);
 	case MSHARE_LINKED:
@@ -611,6 +716,7 @@ static bool mshare_pt_shared_unlink_mm(struct mshare_region *region,
 	struct vm_area_struct *vma;
 	bool flush = false;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	for_each_vma(vmi, vma) {
 		struct mshare_mm *mm_s;
 

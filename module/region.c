@@ -12,6 +12,32 @@
  * _PROTECT change ranges of pages for every attacher at once.  An access
  * through a window is allowed by both the window's protection and the
  * page's.
+ *
+ * Lock order (outermost first; "->" means "may take while holding"):
+ *
+ *   inode_lock (setattr, fallocate)
+ *     region->table_lock                (setting the shmem file)
+ *   region->change_lock                 (inner-mapping changes)
+ *     region->attach_lock               (dropped before each mm below)
+ *     mm->mmap_lock for writing         (each attacher in turn)
+ *       mm's links xa_lock -> pmd lock  (unlinking; pt_shared.c)
+ *     region->table_lock                (taken and dropped, never held
+ *                                        across the mmap_locks)
+ *     folio locks, i_pages, memcg       (truncation, inside shmem)
+ *     mshare_huge_lock                  (backing.c)
+ *   mm->mmap_lock for reading (faults; GUP)
+ *     region->table_lock                (states, tables, page lookups)
+ *       folio locks, i_pages, memcg     (inside shmem)
+ *     folio lock of a 2 MiB folio       (after table_lock is dropped: a
+ *                                        fault returning it locked, a
+ *                                        table link into its chunk)
+ *       mm's links xa_lock
+ *         pmd lock (the page-table lock of the PMD page)
+ *   mmu notifier callbacks (core locks held): mm's links xa_lock -> pmd lock
+ *   mshare_pool_lock, the table xarray: leaves (pt_pool.c)
+ *
+ * A fault never waits for change_lock or the busy range while it holds
+ * mmap_lock: it drops the lock first (mshare_region_wait()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,6 +59,8 @@ void mshare_region_init(struct mshare_region *region,
 	unsigned int set;
 
 	region->backing = NULL;
+	region->backing_huge = NULL;
+	mt_init_flags(&region->huge, MT_FLAGS_USE_RCU);
 	xa_init(&region->pages);
 	atomic_long_set(&region->nr_pages, 0);
 	region->busy_first = 0;
@@ -93,6 +121,9 @@ void mshare_region_destroy(struct mshare_region *region)
 	/* The last reference: the shmem file frees what it still holds. */
 	if (region->backing)
 		fput(region->backing);
+	if (region->backing_huge)
+		fput(region->backing_huge);
+	mtree_destroy(&region->huge);
 	mtree_destroy(&region->states);
 	mem_cgroup_put(region->memcg);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
@@ -104,10 +135,10 @@ void mshare_region_destroy(struct mshare_region *region)
 
 /*
  * Region memory is the page cache of a shmem file of the region's size,
- * made when the size is set.  That gives it what shmem pages have: they
- * are charged to a memory cgroup as shared memory (Shmem in meminfo,
- * "shmem" in memory.stat), zero-filled, and available in 2 MiB pages
- * where shmem's policy allows.  What makes them the region's:
+ * made when the size is set (backing.c).  That gives it what shmem pages
+ * have: they are charged to a memory cgroup as shared memory (Shmem in
+ * meminfo, "shmem" in memory.stat), zero-filled, and in 2 MiB pages where
+ * the mount's huge= policy allows.  What makes them the region's:
  *
  * - The region holds one reference per page it uses, in @region->pages,
  *   from the first fault that needs the page until an inner-mapping change
@@ -131,12 +162,9 @@ int mshare_region_set_size(struct mshare_region *region, loff_t size)
 {
 	struct file *file;
 
-	file = shmem_file_setup("msharefs", size, VM_NORESERVE);
+	file = mshare_backing_file(READ_ONCE(region->sbi->huge), size);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	mapping_set_unevictable(file->f_mapping);
-	/* Pinned pages must not sit in movable zones or CMA areas. */
-	mapping_set_gfp_mask(file->f_mapping, GFP_HIGHUSER);
 	mutex_lock(&region->table_lock);
 	region->backing = file;
 	mutex_unlock(&region->table_lock);
@@ -171,6 +199,7 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	unsigned long at = chunk;
 	struct mem_cgroup *old_memcg;
 	long charged, inserted = 0;
+	struct file *backing;
 	struct folio *folio;
 	struct page *page;
 
@@ -180,7 +209,9 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	page = xa_load(&region->pages, index);
 	if (page)
 		return page;
-	if (WARN_ON_ONCE(!region->backing))
+	backing = mtree_load(&region->huge, index) ? region->backing_huge :
+						     region->backing;
+	if (WARN_ON_ONCE(!backing))
 		return ERR_PTR(-EINVAL);
 
 	charged = xa_find(&region->pages, &at, chunk + PTRS_PER_PTE - 1,
@@ -188,7 +219,7 @@ struct page *mshare_region_get_page(struct mshare_region *region,
 	if (!msharefs_charge_pages(region->sbi, charged))
 		return ERR_PTR(-ENOSPC);
 	old_memcg = set_active_memcg(region->memcg);
-	page = shmem_read_mapping_page_gfp(region->backing->f_mapping, index,
+	page = shmem_read_mapping_page_gfp(backing->f_mapping, index,
 					   MSHARE_GFP);
 	set_active_memcg(old_memcg);
 	if (IS_ERR(page)) {
@@ -226,7 +257,11 @@ struct page *mshare_region_get_page(struct mshare_region *region,
  */
 bool mshare_region_page_live(struct mshare_region *region, struct page *page)
 {
-	return READ_ONCE(page_folio(page)->mapping) == region->backing->f_mapping;
+	struct address_space *mapping = READ_ONCE(page_folio(page)->mapping);
+	struct file *huge = READ_ONCE(region->backing_huge);
+
+	return mapping && (mapping == region->backing->f_mapping ||
+			   (huge && mapping == huge->f_mapping));
 }
 
 /*
@@ -286,33 +321,168 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 					   unsigned long first,
 					   unsigned long end);
 
+#define MSHARE_DROP_PAGES	1	/* the contents go */
+#define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
+#define MSHARE_HUGETLB		4	/* new memory from the 2 MiB file */
+
 /*
- * Change pages [@first, @end) for every attacher, one change at a time.
- * Under @table_lock: bump the generation, record the new state, take the
- * tables of every granule the range touches out of the region and, with
- * MSHARE_DROP_PAGES, mark the pages busy (no fault takes one any more).
- * Then clear every attacher's links to those granules under its mmap_lock
- * for writing: after that no walker of any attacher can still hold one of
- * the tables, and a fault that looked before the change does not link one
- * (generation); a fault that got a page before it became busy has mapped
- * it by then (it held that mmap_lock).  Then unmap the range from every
- * window: the core zaps what private tables and PMD entries map, and the
- * notifiers park links made since.  Only then are the tables pooled and
- * the pages dropped: the region's references first, then the shmem file's
- * pages themselves (truncated, so that new memory there is zero-filled),
- * and the busy range ends.
+ * MAP_HUGETLB memory for a change of [@first, @end) (whole granules): one
+ * 2 MiB folio per granule.  Granules that have one already (their memory
+ * is the 2 MiB file's) keep it, zeroed once no window maps it; for the
+ * others it is allocated now, before anything changes, so that a shortage
+ * fails the request (ENOMEM) as a hugetlb reservation would.
+ */
+struct mshare_hugetlb {
+	unsigned long nr;		/* granules */
+	struct folio **folio;		/* new ones; NULL: keep, zeroed */
+};
+
+static void mshare_hugetlb_free(struct mshare_region *region,
+				struct mshare_hugetlb *h, pgoff_t first)
+{
+	unsigned long i;
+	loff_t start;
+
+	for (i = 0; i < h->nr; i++) {
+		if (!h->folio[i])
+			continue;
+		folio_put(h->folio[i]);
+		msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE);
+		/* Nothing maps it: the region never used it. */
+		start = (loff_t)(first + i * PTRS_PER_PTE) << PAGE_SHIFT;
+		shmem_truncate_range(file_inode(region->backing_huge), start,
+				     start + MSHAREFS_GRANULE - 1);
+	}
+	kvfree(h->folio);
+}
+
+static int mshare_hugetlb_prepare(struct mshare_region *region,
+				  struct mshare_hugetlb *h, pgoff_t first,
+				  pgoff_t end)
+{
+	struct mem_cgroup *old_memcg;
+	struct file *file;
+	unsigned long i;
+	int err = 0;
+
+	lockdep_assert_held(&region->change_lock);
+	if (!region->backing_huge) {
+		file = mshare_backing_file(MSHARE_HUGE_ALWAYS,
+					   i_size_read(region->mapping->host));
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		mutex_lock(&region->table_lock);
+		region->backing_huge = file;
+		mutex_unlock(&region->table_lock);
+	}
+	h->nr = (end - first) / PTRS_PER_PTE;
+	h->folio = kvcalloc(h->nr, sizeof(*h->folio), GFP_KERNEL_ACCOUNT);
+	if (!h->folio)
+		return -ENOMEM;
+	for (i = 0; i < h->nr && !err; i++) {
+		pgoff_t index = first + i * PTRS_PER_PTE;
+		struct page *page;
+
+		if (mtree_load(&region->huge, index))
+			continue;	/* kept */
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		if (!msharefs_charge_pages(region->sbi, PTRS_PER_PTE)) {
+			err = -ENOSPC;
+			break;
+		}
+		old_memcg = set_active_memcg(region->memcg);
+		page = shmem_read_mapping_page_gfp(region->backing_huge->f_mapping,
+						   index, MSHARE_GFP);
+		set_active_memcg(old_memcg);
+		if (IS_ERR(page)) {
+			msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE);
+			err = -ENOMEM;
+			break;
+		}
+		h->folio[i] = page_folio(page);
+		folio_mark_dirty(h->folio[i]);
+		/* No 2 MiB page to be had: no MAP_HUGETLB memory either. */
+		if (folio_order(h->folio[i]) != MSHARE_PMD_ORDER)
+			err = -ENOMEM;
+		cond_resched();
+	}
+	if (err)
+		mshare_hugetlb_free(region, h, first);
+	return err;
+}
+
+/* Give the region the 2 MiB folios of a MAP_HUGETLB change: busy pages. */
+static void mshare_hugetlb_install(struct mshare_region *region,
+				   struct mshare_hugetlb *h, pgoff_t first)
+{
+	unsigned long i, k;
+
+	lockdep_assert_held(&region->change_lock);
+	for (i = 0; i < h->nr; i++) {
+		pgoff_t index = first + i * PTRS_PER_PTE;
+		struct folio *folio = h->folio[i];
+		long inserted = 0;
+
+		if (!folio) {
+			/* Kept: unmapped everywhere now, so zero it. */
+			struct page *page = shmem_read_mapping_page_gfp(
+				region->backing_huge->f_mapping, index,
+				MSHARE_GFP);
+
+			if (IS_ERR(page))	/* it is there: cannot happen */
+				continue;
+			folio = page_folio(page);
+			folio_zero_range(folio, 0, folio_size(folio));
+			msharefs_uncharge_pages(region->sbi, -PTRS_PER_PTE);
+		}
+		mutex_lock(&region->table_lock);
+		for (k = 0; k < folio_nr_pages(folio); k++) {
+			if (xa_err(xa_store(&region->pages, index + k,
+					    folio_page(folio, k), GFP_KERNEL)))
+				break;
+			folio_get(folio);
+			inserted++;
+		}
+		mutex_unlock(&region->table_lock);
+		/* What the xarray could not take faults bring in later. */
+		msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE - inserted);
+		atomic_long_add(inserted, &region->nr_pages);
+		atomic_long_add(inserted, &msharefs_pages_alive);
+		folio_put(folio);
+		cond_resched();
+	}
+	kvfree(h->folio);
+}
+
+/*
+ * Change pages [@first, @end) for every attacher; @change_lock held.
+ * Under @table_lock: bump the generation, record the new state (and where
+ * new memory comes from), take the tables of every granule the range
+ * touches out of the region and, with MSHARE_DROP_PAGES, mark the pages
+ * busy (no fault takes one any more).  Then clear every attacher's links
+ * to those granules under its mmap_lock for writing: after that no walker
+ * of any attacher can still hold one of the tables, and a fault that
+ * looked before the change does not link one (generation); a fault that
+ * got a page before it became busy has mapped it by then (it held that
+ * mmap_lock).  Then unmap the range from every window: the core zaps what
+ * private tables and PMD entries map, and the notifiers park links made
+ * since.  Only then are the tables pooled and the pages dropped: the
+ * region's references first, then the shmem files' pages themselves
+ * (truncated, so that new memory there is zero-filled), then MAP_HUGETLB
+ * memory goes in, and the busy range ends.
  *
  * A change of part of a granule costs what a change of the whole granule
  * does: its tables go, so every attacher that uses the granule takes one
  * fault to link the table built for the new state.  The pages of the
  * granule outside the range keep their contents.
  */
-#define MSHARE_DROP_PAGES	1	/* the contents go */
-#define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
-
 static int mshare_region_change(struct mshare_region *region,
 				pgoff_t first, pgoff_t end,
-				unsigned int state, unsigned int how)
+				unsigned int state, unsigned int how,
+				struct mshare_hugetlb *h)
 {
 	unsigned long cfirst = first / PTRS_PER_PTE;
 	unsigned long cend = DIV_ROUND_UP(end, PTRS_PER_PTE);
@@ -325,7 +495,7 @@ static int mshare_region_change(struct mshare_region *region,
 	void *entry;
 	int err;
 
-	mutex_lock(&region->change_lock);
+	lockdep_assert_held(&region->change_lock);
 	mutex_lock(&region->table_lock);
 	if (how & MSHARE_REFUSE_HOLES) {
 		/* Only pages that are not in the default state have entries. */
@@ -333,25 +503,41 @@ static int mshare_region_change(struct mshare_region *region,
 		mt_for_each(&region->states, entry, at, end - 1) {
 			if (xa_to_value(entry) & MSHARE_STATE_HOLE) {
 				mutex_unlock(&region->table_lock);
-				mutex_unlock(&region->change_lock);
 				return -ENOMEM;
 			}
 		}
 	}
-	atomic_long_inc(&region->gen);
 	/*
 	 * One range entry (splitting those it overlaps), so a request costs
-	 * the same on a page and on a region of terabytes; the tree's nodes
-	 * are charged to the caller's memory cgroup.
+	 * the same on a page and on a region of terabytes; the trees' nodes
+	 * are charged to the caller's memory cgroup.  New memory comes from
+	 * the 2 MiB file with MSHARE_HUGETLB, else from the other.
 	 */
+	if (how & MSHARE_DROP_PAGES) {
+		entry = (how & MSHARE_HUGETLB) ? xa_mk_value(1) : NULL;
+		err = mtree_store_range(&region->huge, first, end - 1, entry,
+					GFP_KERNEL_ACCOUNT);
+		if (err) {
+			/* Nothing known to have changed. */
+			mutex_unlock(&region->table_lock);
+			return err;
+		}
+	}
+	atomic_long_inc(&region->gen);
 	entry = state == MSHARE_STATE_DEFAULT ? NULL : xa_mk_value(state);
 	err = mtree_store_range(&region->states, first, end - 1, entry,
 				GFP_KERNEL_ACCOUNT);
-	if (err) {
+	if (err && !(how & MSHARE_DROP_PAGES)) {
 		/* Nothing known to have changed: leave tables and pages. */
 		mutex_unlock(&region->table_lock);
-		mutex_unlock(&region->change_lock);
 		return err;
+	}
+	if (err) {
+		/* The memory goes anyway: leave a hole (the request fails). */
+		mtree_store_range(&region->states, first, end - 1,
+				  xa_mk_value(MSHARE_STATE_HOLE), GFP_ATOMIC);
+		mtree_store_range(&region->huge, first, end - 1, NULL,
+				  GFP_ATOMIC);
 	}
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
 		xa_for_each_range(&region->tables[set], index, table, cfirst,
@@ -392,38 +578,91 @@ static int mshare_region_change(struct mshare_region *region,
 		unmap_mapping_range(region->mapping, start, len, 0);
 		shmem_truncate_range(file_inode(region->backing), start,
 				     start + len - 1);
+		/* A MAP_HUGETLB change keeps or brings the 2 MiB pages. */
+		if (region->backing_huge && (!h || err))
+			shmem_truncate_range(file_inode(region->backing_huge),
+					     start, start + len - 1);
+		if (h && !err)
+			mshare_hugetlb_install(region, h, first);
+		else if (h)
+			mshare_hugetlb_free(region, h, first);
 		mutex_lock(&region->table_lock);
 		region->busy_first = 0;
 		region->busy_end = 0;
 		mutex_unlock(&region->table_lock);
 		wake_up_all(&region->busy_wq);
 	}
-	mutex_unlock(&region->change_lock);
+	return err;
+}
+
+/*
+ * MAP_HUGETLB memory lives in whole granules: no change may split one
+ * (as munmap and mprotect refuse to split a hugetlb mapping).
+ */
+static int mshare_region_check_split(struct mshare_region *region,
+				     pgoff_t first, pgoff_t end)
+{
+	if (!IS_ALIGNED(first, PTRS_PER_PTE) &&
+	    mtree_load(&region->huge, first))
+		return -EINVAL;
+	if (!IS_ALIGNED(end, PTRS_PER_PTE) &&
+	    mtree_load(&region->huge, end - 1))
+		return -EINVAL;
 	return 0;
 }
 
-/* MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot. */
+/*
+ * MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot; with
+ * @hugetlb in 2 MiB pages, for [@first, @end) in whole granules.
+ */
 int mshare_region_map(struct mshare_region *region, pgoff_t first,
-		      pgoff_t end, unsigned int prot)
+		      pgoff_t end, unsigned int prot, bool hugetlb)
 {
-	return mshare_region_change(region, first, end, prot,
-				    MSHARE_DROP_PAGES);
+	struct mshare_hugetlb h = {};
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err && hugetlb)
+		err = mshare_hugetlb_prepare(region, &h, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end, prot,
+					   MSHARE_DROP_PAGES |
+					   (hugetlb ? MSHARE_HUGETLB : 0),
+					   hugetlb ? &h : NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /* MSHAREFS_UNMAP: a hole; any access raises SIGSEGV. */
 int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
 			pgoff_t end)
 {
-	return mshare_region_change(region, first, end, MSHARE_STATE_HOLE,
-				    MSHARE_DROP_PAGES);
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end,
+					   MSHARE_STATE_HOLE,
+					   MSHARE_DROP_PAGES, NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /* MSHAREFS_PROTECT: the contents stay; ENOMEM over a hole, like mprotect. */
 int mshare_region_protect(struct mshare_region *region, pgoff_t first,
 			  pgoff_t end, unsigned int prot)
 {
-	return mshare_region_change(region, first, end, prot,
-				    MSHARE_REFUSE_HOLES);
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end, prot,
+					   MSHARE_REFUSE_HOLES, NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /*
@@ -454,6 +693,7 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 	unsigned long seq;
 	bool flush = false;
 
+	lockdep_assert_held(&region->change_lock);
 	if (!region->pt_ops->unlink_mm)
 		return;
 	mutex_lock(&region->attach_lock);
@@ -572,11 +812,16 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 }
 
 /*
- * A write to a present, read-only entry of a window.  Region tables are
- * read-only where a chunk is: refuse the write, and never let the core
+ * A write to a window that the core is about to allow.  Region tables are
+ * read-only where a page is: refuse the write, and never let the core
  * make an entry of a region table writable through one process (retry
- * instead: a protection change is unlinking that table).  Entries of
- * private tables follow the core's write-notify path.
+ * instead: a protection change is unlinking that table).
+ *
+ * A new entry (do_shared_fault(): a private table, or a PMD entry for a
+ * 2 MiB page): return the page locked, so that the core maps it under the
+ * lock a region table linked into the same entry takes (see
+ * mshare_link_table()), and not if one was linked since the fault.
+ * Entries of private tables otherwise follow the core's write-notify path.
  */
 static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 {
@@ -588,9 +833,22 @@ static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 	if (!mshare_state_allows(mshare_page_state(region, index),
 				 FAULT_FLAG_WRITE))
 		return VM_FAULT_SIGSEGV;
-	/* A new entry (a private fault, do_shared_fault): the core adds it. */
-	if (!vmf->pte)
-		return 0;
+	if (!vmf->pte) {
+		lock_page(vmf->page);
+		pmd = READ_ONCE(*vmf->pmd);
+		if (!mshare_region_page_live(region, vmf->page) ||
+		    (pmd_present(pmd) && !pmd_leaf(pmd) &&
+		     mshare_is_region_table(pmd_page(pmd)))) {
+			unlock_page(vmf->page);
+			return VM_FAULT_NOPAGE;
+		}
+		if (!mshare_state_allows(mshare_page_state(region, index),
+					 FAULT_FLAG_WRITE)) {
+			unlock_page(vmf->page);
+			return VM_FAULT_SIGSEGV;
+		}
+		return VM_FAULT_LOCKED;
+	}
 	/*
 	 * A present entry (do_wp_page): go on only through a private table.
 	 * The core re-takes the PTE lock through the PMD entry after this
@@ -706,10 +964,12 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 		return err;
 
 	/*
-	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours.
-	 * VM_NOHUGEPAGE: khugepaged has nothing to collapse here.
+	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours;
+	 * it also keeps khugepaged and MADV_COLLAPSE away (VM_NO_KHUGEPAGED),
+	 * while the fault maps 2 MiB pages with PMD entries itself, where
+	 * VM_NOHUGEPAGE (MADV_NOHUGEPAGE, the process's choice) would stop it.
 	 */
-	msharefs_vm_flags_set(vma, VM_DONTEXPAND | VM_NOHUGEPAGE);
+	msharefs_vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &mshare_vm_ops;
 	vma->vm_private_data = NULL;
 	file_accessed(file);
