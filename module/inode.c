@@ -296,7 +296,7 @@ static ssize_t msharefs_info_read(struct file *file, char __user *buf,
 				  size_t count, loff_t *ppos)
 {
 	char text[24];
-	int len = scnprintf(text, sizeof(text), "%lu\n", MSHAREFS_GRANULE);
+	int len = scnprintf(text, sizeof(text), "%lu\n", MSHAREFS_INFO_ALIGN);
 
 	return simple_read_from_buffer(buf, count, ppos, text, len);
 }

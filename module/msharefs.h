@@ -24,6 +24,15 @@
  */
 #define MSHAREFS_GRANULE	PMD_SIZE
 
+/*
+ * What mshare_info reads: upstream mshare v3's size and alignment unit
+ * (P4D_SIZE, 512 GiB on x86-64), so that programs written for upstream
+ * size and place regions as they would there.  Its multiples are
+ * multiples of the granule, which is all msharefs requires; the granule
+ * itself is in the statistics (MSHAREFS_GET_FS_STAT), for libmshare.
+ */
+#define MSHAREFS_INFO_ALIGN	P4D_SIZE
+
 /* The order of a 2 MiB page (HPAGE_PMD_ORDER exists only with THP). */
 #define MSHARE_PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
 
