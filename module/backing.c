@@ -17,13 +17,15 @@
  * - MAP_HUGETLB inner mappings use the huge=always one.
  *
  * shmem_enabled=deny and =force override every mount, as they do for tmpfs.
- * Kernels without transparent huge pages (PREEMPT_RT) have only huge=never.
+ * Kernels without transparent huge pages for shmem (PREEMPT_RT, and small
+ * builds whose page cache cannot hold 2 MiB folios) have only huge=never.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
 #include <linux/shmem_fs.h>
 #include <linux/huge_mm.h>
 #include <linux/string.h>
@@ -39,11 +41,18 @@ static const char * const mshare_huge_opts[MSHARE_HUGE_MOUNTS] = {
 static DEFINE_MUTEX(mshare_huge_lock);
 static struct vfsmount *mshare_huge_mnt[MSHARE_HUGE_MOUNTS];
 
-/* Whether this kernel can give region memory 2 MiB pages at all. */
+/*
+ * Whether this kernel can give region memory 2 MiB pages at all: it has
+ * transparent huge pages, and its page cache can hold a 2 MiB folio (not
+ * with CONFIG_BASE_SMALL, as in tinyconfig builds: shmem then never
+ * allocates one).
+ */
 bool mshare_thp_supported(void)
 {
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
-	return has_transparent_hugepage();
+	unsigned int order = MSHARE_PMD_ORDER;
+
+	return order <= MAX_PAGECACHE_ORDER && has_transparent_hugepage();
 #else
 	return false;
 #endif
