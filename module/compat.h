@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 #include <linux/kvm_types.h>
 #include <asm/tlbflush.h>
+#include <linux/sched/coredump.h>
 
 #define MSHAREFS_KERNEL_AT_LEAST(major, minor)				\
 	(MSHAREFS_KVER_MAJOR > (major) ||				\
@@ -123,6 +124,22 @@ static inline int msharefs_file_inode_permission(struct file *file,
 }
 
 /*
+ * Whether the process opted out of huge pages (prctl PR_SET_THP_DISABLE).
+ * 6.18 made mm->flags a bitmap read with mm_flags_test() and split the flag
+ * in two: "completely" and "except where advised"; the module takes both
+ * as an opt-out.
+ */
+static inline bool msharefs_mm_thp_disabled(struct mm_struct *mm)
+{
+#ifdef MMF_DISABLE_THP_COMPLETELY
+	return mm_flags_test(MMF_DISABLE_THP_COMPLETELY, mm) ||
+	       mm_flags_test(MMF_DISABLE_THP_EXCEPT_ADVISED, mm);
+#else
+	return test_bit(MMF_DISABLE_THP, &mm->flags);
+#endif
+}
+
+/*
  * 6.15: ->mkdir returns the dentry it instantiated (NULL for the one it was
  * given) or an ERR_PTR, instead of an errno.
  */
@@ -224,6 +241,16 @@ static inline void msharefs_flush_tlb_local(void)
 {
 	__flush_tlb_all();
 }
+#endif
+
+/*
+ * The flags of a shmem file's setup: vm_flags_t until 6.x, the bitmap type
+ * vma_flags_t in 7.2 (mk_vma_flags() of VMA_*_BIT).
+ */
+#ifdef EMPTY_VMA_FLAGS
+#define MSHAREFS_SHMEM_NORESERVE	mk_vma_flags(VMA_NORESERVE_BIT)
+#else
+#define MSHAREFS_SHMEM_NORESERVE	VM_NORESERVE
 #endif
 
 #endif /* MSHAREFS_COMPAT_H */

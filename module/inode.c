@@ -30,6 +30,13 @@
 
 static struct kmem_cache *msharefs_inode_cachep;
 
+/* huge=: the values of tmpfs's option that make sense for a region. */
+static const char * const msharefs_huge_names[MSHARE_HUGE_MOUNTS] = {
+	[MSHARE_HUGE_NEVER]		= "never",
+	[MSHARE_HUGE_ALWAYS]		= "always",
+	[MSHARE_HUGE_WITHIN_SIZE]	= "within_size",
+};
+
 static const struct inode_operations msharefs_dir_iops;
 static const struct inode_operations msharefs_region_iops;
 static const struct file_operations msharefs_region_fops;
@@ -37,8 +44,8 @@ static const struct file_operations msharefs_info_fops;
 static const struct file_operations msharefs_dir_fops;
 
 /*
- * Region pages name the file's mapping (for futex keys of process-shared
- * locks) but are never in its page cache: nothing to write back.
+ * Region memory is in a shmem file of the region's (region.c); the region
+ * file's own page cache stays empty: nothing to write back.
  */
 static const struct address_space_operations msharefs_region_aops = {
 	.dirty_folio	= noop_dirty_folio,
@@ -190,6 +197,7 @@ static int msharefs_set_size(struct inode *inode, loff_t size,
 {
 	struct msharefs_sb_info *sbi = inode->i_sb->s_fs_info;
 	unsigned long max_pages = READ_ONCE(sbi->max_pages);
+	int err;
 
 	if (i_size_read(inode))
 		return -EINVAL;
@@ -199,6 +207,9 @@ static int msharefs_set_size(struct inode *inode, loff_t size,
 		return -EINVAL;
 	if (max_pages && (u64)size >> PAGE_SHIFT > max_pages)
 		return -ENOSPC;
+	err = mshare_region_set_size(&MSHAREFS_I(inode)->region, size);
+	if (err)
+		return err;
 	i_size_write(inode, size);
 	return 0;
 }
@@ -309,7 +320,7 @@ static ssize_t msharefs_info_read(struct file *file, char __user *buf,
 				  size_t count, loff_t *ppos)
 {
 	char text[24];
-	int len = scnprintf(text, sizeof(text), "%lu\n", MSHAREFS_GRANULE);
+	int len = scnprintf(text, sizeof(text), "%lu\n", MSHAREFS_INFO_ALIGN);
 
 	return simple_read_from_buffer(buf, count, ppos, text, len);
 }
@@ -398,6 +409,7 @@ static int msharefs_show_options(struct seq_file *m, struct dentry *root)
 	struct msharefs_sb_info *sbi = sb->s_fs_info;
 	unsigned long max_pages = READ_ONCE(sbi->max_pages);
 	unsigned long max_regions = READ_ONCE(sbi->max_regions);
+	int huge;
 
 	if (max_pages)
 		msharefs_show_size(m, max_pages);
@@ -411,6 +423,9 @@ static int msharefs_show_options(struct seq_file *m, struct dentry *root)
 	if (!gid_eq(sbi->gid, GLOBAL_ROOT_GID))
 		seq_printf(m, ",gid=%u",
 			   from_kgid_munged(sb->s_user_ns, sbi->gid));
+	huge = READ_ONCE(sbi->huge);
+	if (huge != MSHARE_HUGE_SYSFS)
+		seq_printf(m, ",huge=%s", msharefs_huge_names[huge]);
 	return 0;
 }
 
@@ -458,8 +473,10 @@ static const struct super_operations msharefs_sops = {
 
 /*
  * Mount options, tmpfs-like (see msharefs(7)).  0 for size= or nr_regions=
- * means no limit.  Remount changes the limits (not below what is in use)
- * and ignores mode=, uid= and gid=, which only a new mount sets.
+ * means no limit.  huge= picks the 2 MiB page policy of region memory
+ * (backing.c; without it, shmem_enabled's).  Remount changes the limits
+ * (not below what is in use) and huge=, and ignores mode=, uid= and gid=,
+ * which only a new mount sets.
  */
 enum {
 	Opt_size,
@@ -467,6 +484,7 @@ enum {
 	Opt_mode,
 	Opt_uid,
 	Opt_gid,
+	Opt_huge,
 };
 
 static const struct fs_parameter_spec msharefs_fs_parameters[] = {
@@ -475,11 +493,14 @@ static const struct fs_parameter_spec msharefs_fs_parameters[] = {
 	fsparam_u32oct("mode",		Opt_mode),
 	fsparam_u32("uid",		Opt_uid),
 	fsparam_u32("gid",		Opt_gid),
+	fsparam_string("huge",		Opt_huge),
 	{}
 };
 
+
 #define MSHAREFS_SEEN_SIZE		BIT(0)
 #define MSHAREFS_SEEN_NR_REGIONS	BIT(1)
+#define MSHAREFS_SEEN_HUGE		BIT(2)
 
 /* What a mount or remount asks for: fc->fs_private. */
 struct msharefs_fs_context {
@@ -489,6 +510,7 @@ struct msharefs_fs_context {
 	umode_t mode;
 	kuid_t uid;
 	kgid_t gid;
+	int huge;
 };
 
 /*
@@ -613,6 +635,15 @@ static int msharefs_parse_param(struct fs_context *fc,
 		if (!gid_valid(ctx->gid))
 			goto bad_value;
 		break;
+	case Opt_huge:
+		ctx->huge = match_string(msharefs_huge_names, MSHARE_HUGE_MOUNTS,
+					 param->string);
+		/* As tmpfs: only never where there are no huge pages. */
+		if (ctx->huge < 0 ||
+		    (ctx->huge != MSHARE_HUGE_NEVER && !mshare_thp_supported()))
+			goto bad_value;
+		ctx->seen |= MSHAREFS_SEEN_HUGE;
+		break;
 	}
 	return 0;
 
@@ -636,6 +667,7 @@ static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->mode = ctx->mode;
 	sbi->uid = ctx->uid;
 	sbi->gid = ctx->gid;
+	sbi->huge = ctx->huge;
 	sb->s_fs_info = sbi;
 
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
@@ -663,7 +695,8 @@ static int msharefs_get_tree(struct fs_context *fc)
 
 /*
  * Remount: size= and nr_regions= change, but not below what the mount
- * holds now (EINVAL); mode=, uid= and gid= are checked and ignored.
+ * holds now (EINVAL); huge= changes for the regions whose size is set
+ * afterwards; mode=, uid= and gid= are checked and ignored.
  */
 static int msharefs_reconfigure(struct fs_context *fc)
 {
@@ -687,6 +720,9 @@ static int msharefs_reconfigure(struct fs_context *fc)
 	}
 	if (ctx->seen & MSHAREFS_SEEN_NR_REGIONS)
 		sbi->max_regions = ctx->max_regions;
+	/* For the regions sized from now on; read locklessly. */
+	if (ctx->seen & MSHAREFS_SEEN_HUGE)
+		WRITE_ONCE(sbi->huge, ctx->huge);
 	/* Read locklessly by msharefs_charge_pages(). */
 	if (ctx->seen & MSHAREFS_SEEN_SIZE)
 		WRITE_ONCE(sbi->max_pages, ctx->max_pages);
@@ -723,6 +759,7 @@ static int msharefs_init_fs_context(struct fs_context *fc)
 	ctx->mode = MSHAREFS_ROOT_MODE;
 	ctx->uid = GLOBAL_ROOT_UID;
 	ctx->gid = GLOBAL_ROOT_GID;
+	ctx->huge = MSHARE_HUGE_SYSFS;
 	fc->fs_private = ctx;
 	fc->ops = &msharefs_context_ops;
 	return 0;

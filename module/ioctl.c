@@ -11,7 +11,10 @@
  * Checks, in order: the fd's file kind (ENOTTY), an fd open for writing
  * for the three that change a region (EBADF), the argument (EFAULT), then
  * its values (EINVAL, EBADF for a source fd that is not open, EOPNOTSUPP
- * for a source file of another filesystem).
+ * for a source file of another filesystem), then MAP_HUGETLB (EOPNOTSUPP
+ * without THP, EINVAL for an unaligned start), then, in region.c, a range
+ * that splits a MAP_HUGETLB granule (EINVAL) and MAP_HUGETLB memory that
+ * cannot be had (ENOMEM), then PROTECT over a hole (ENOMEM).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,26 +28,27 @@
 #include "msharefs.h"
 
 #define MSHARE_PROT_BITS	(PROT_READ | PROT_WRITE | PROT_EXEC)
-#define MSHARE_MAP_FLAGS	(MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS)
+#define MSHARE_MAP_FLAGS	(MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS | \
+				 MAP_HUGETLB | \
+				 (MAP_HUGE_MASK << MAP_HUGE_SHIFT))
 
 bool msharefs_is_msharefs_file(struct file *file)
 {
 	return file_inode(file)->i_sb->s_type == &msharefs_fs_type;
 }
 
-/* The chunks [*first, *end) of a granule-aligned range inside the region. */
+/* The pages [*first, *end) of a page-aligned range inside the region. */
 static int mshare_range(struct file *file, u64 offset, u64 size,
-			unsigned long *first, unsigned long *end)
+			pgoff_t *first, pgoff_t *end)
 {
 	u64 region_size = i_size_read(file_inode(file));
 
 	if (!region_size || !size ||
-	    !IS_ALIGNED(offset, MSHAREFS_GRANULE) ||
-	    !IS_ALIGNED(size, MSHAREFS_GRANULE) ||
+	    !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(size) ||
 	    offset > region_size || size > region_size - offset)
 		return -EINVAL;
-	*first = offset >> PMD_SHIFT;
-	*end = (offset + size) >> PMD_SHIFT;
+	*first = offset >> PAGE_SHIFT;
+	*end = (offset + size) >> PAGE_SHIFT;
 	return 0;
 }
 
@@ -66,7 +70,8 @@ static long mshare_ioctl_create_mapping(struct file *file,
 					void __user *ubuf)
 {
 	struct mshare_create mc;
-	unsigned long first, end;
+	pgoff_t first, end;
+	unsigned int huge;
 	int err;
 
 	if (copy_from_user(&mc, ubuf, sizeof(mc)))
@@ -75,6 +80,10 @@ static long mshare_ioctl_create_mapping(struct file *file,
 	    (mc.flags & (MAP_SHARED | MAP_FIXED)) != (MAP_SHARED | MAP_FIXED) ||
 	    (mc.prot & ~MSHARE_PROT_BITS))
 		return -EINVAL;
+	/* A huge page size: with MAP_HUGETLB only, and only 2 MiB. */
+	huge = (mc.flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	if (huge && (!(mc.flags & MAP_HUGETLB) || huge != PMD_SHIFT))
+		return -EINVAL;
 	err = mshare_range(file, mc.region_offset, mc.size, &first, &end);
 	if (err)
 		return err;
@@ -82,13 +91,24 @@ static long mshare_ioctl_create_mapping(struct file *file,
 		return mshare_check_source(mc.fd);
 	if (mc.fd != (__u32)-1 || mc.offset)
 		return -EINVAL;
-	return mshare_region_map(file_region(file), first, end, mc.prot);
+	if (mc.flags & MAP_HUGETLB) {
+		if (!mshare_thp_supported())
+			return -EOPNOTSUPP;
+		/* As mmap(MAP_HUGETLB): an aligned start, a rounded-up size. */
+		if (!IS_ALIGNED(first, PTRS_PER_PTE) ||
+		    round_up(end, PTRS_PER_PTE) >
+		    i_size_read(file_inode(file)) >> PAGE_SHIFT)
+			return -EINVAL;
+		end = round_up(end, PTRS_PER_PTE);
+	}
+	return mshare_region_map(file_region(file), first, end, mc.prot,
+				 mc.flags & MAP_HUGETLB);
 }
 
 static long mshare_ioctl_unmap(struct file *file, void __user *ubuf)
 {
 	struct mshare_unmap mu;
-	unsigned long first, end;
+	pgoff_t first, end;
 	int err;
 
 	if (copy_from_user(&mu, ubuf, sizeof(mu)))
@@ -102,7 +122,7 @@ static long mshare_ioctl_unmap(struct file *file, void __user *ubuf)
 static long mshare_ioctl_protect(struct file *file, void __user *ubuf)
 {
 	struct mshare_protect mp;
-	unsigned long first, end;
+	pgoff_t first, end;
 	int err;
 
 	if (copy_from_user(&mp, ubuf, sizeof(mp)))

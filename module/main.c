@@ -81,6 +81,7 @@ static void __exit msharefs_exit(void)
 	/* rmmod is a process with an mm: the pool goes back to the core. */
 	mshare_parking_release();
 	mshare_table_pool_drain();
+	mshare_backing_exit();
 
 	pages = atomic_long_read(&msharefs_pages_alive);
 	regions = atomic_long_read(&msharefs_regions_alive);

@@ -14,6 +14,7 @@
 #include <linux/mman.h>
 #include <linux/memcontrol.h>
 #include <linux/maple_tree.h>
+#include <linux/wait.h>
 
 #include "compat.h"
 
@@ -24,6 +25,18 @@
 #define MSHAREFS_GRANULE	PMD_SIZE
 
 /*
+ * What mshare_info reads: upstream mshare v3's size and alignment unit
+ * (P4D_SIZE, 512 GiB on x86-64), so that programs written for upstream
+ * size and place regions as they would there.  Its multiples are
+ * multiples of the granule, which is all msharefs requires; the granule
+ * itself is in the statistics (MSHAREFS_GET_FS_STAT), for libmshare.
+ */
+#define MSHAREFS_INFO_ALIGN	P4D_SIZE
+
+/* The order of a 2 MiB page (HPAGE_PMD_ORDER exists only with THP). */
+#define MSHARE_PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+
+/*
  * Reported by MODULE_VERSION and MSHAREFS_GET_FS_STAT: the project's version
  * (meson.build's project()), which Kbuild gets from module/Makefile, meson
  * or dkms.conf.
@@ -31,6 +44,18 @@
 #ifndef MSHAREFS_VERSION
 #error "MSHAREFS_VERSION is not defined (build with module/Makefile, meson or dkms)"
 #endif
+
+/*
+ * Which mount a region's shmem file is on, so which huge page policy its
+ * memory follows (backing.c): the huge= mount option.
+ */
+enum mshare_huge {
+	MSHARE_HUGE_SYSFS = -1,		/* no huge=: shmem_enabled */
+	MSHARE_HUGE_NEVER,
+	MSHARE_HUGE_ALWAYS,
+	MSHARE_HUGE_WITHIN_SIZE,
+	MSHARE_HUGE_MOUNTS,
+};
 
 /* One per mount; the limits are mount options (see inode.c). */
 struct msharefs_sb_info {
@@ -42,6 +67,7 @@ struct msharefs_sb_info {
 	umode_t mode;			/* mode= of the root directory */
 	kuid_t uid;			/* uid= of the root directory */
 	kgid_t gid;			/* gid= of the root directory */
+	int huge;			/* huge=: enum mshare_huge */
 };
 
 /*
@@ -98,8 +124,27 @@ struct mshare_pt_ops {
 #define MSHARE_TABLE_SETS	4
 
 struct mshare_region {
+	/*
+	 * Region memory: pages of @backing, a shmem file of the region's
+	 * size (NULL until the size is set, then set under @table_lock), or
+	 * for the ranges in @huge (MAP_HUGETLB inner mappings, whole
+	 * granules) of @backing_huge, whose memory is in 2 MiB pages (made
+	 * on first use, under @change_lock and @table_lock).  @pages maps
+	 * each page index the region uses to its page and holds one
+	 * reference on it: see region.c.
+	 */
+	struct file *backing;
+	struct file *backing_huge;
+	struct maple_tree huge;
 	struct xarray pages;		/* page index -> struct page * */
 	atomic_long_t nr_pages;		/* pages in @pages */
+	/*
+	 * Pages [@busy_first, @busy_end) are leaving the region (an
+	 * inner-mapping change that drops them is under way): faults that
+	 * need one wait on @busy_wq.  Under @table_lock.
+	 */
+	pgoff_t busy_first, busy_end;
+	wait_queue_head_t busy_wq;
 	struct mutex table_lock;	/* serialises table creation */
 	struct xarray tables[MSHARE_TABLE_SETS];	/* chunk -> PTE table */
 	atomic_long_t nr_tables;	/* tables in @tables */
@@ -112,23 +157,23 @@ struct mshare_region {
 	unsigned long nr_windows;	/* windows in all attachers */
 	const struct mshare_pt_ops *pt_ops;
 	struct msharefs_sb_info *sbi;
-	struct address_space *mapping;	/* the file's, named by every page */
+	struct address_space *mapping;	/* the region file's: its windows */
 	/*
-	 * Inner mappings: the state of the granules (chunks), as ranges of
-	 * value entries; a chunk in none has MSHARE_CHUNK_DEFAULT.  Changed
-	 * under @table_lock, which also bumps @gen, so that a fault that
-	 * looked before the change does not link a table after it; read
-	 * under RCU (the tree frees its nodes after a grace period).
+	 * Inner mappings: the state of every page, as ranges of value
+	 * entries; a page in none has MSHARE_STATE_DEFAULT.  Changed under
+	 * @table_lock, which also bumps @gen, so that a fault that looked
+	 * before the change does not link a table after it; read under RCU
+	 * (the tree frees its nodes after a grace period).
 	 */
-	struct maple_tree chunks;
+	struct maple_tree states;
 	atomic_long_t gen;
 	struct mem_cgroup *memcg;	/* the creator's: charged for the pages */
 };
 
-/* Chunk state: PROT_* bits of the inner mapping, or a hole. */
-#define MSHARE_CHUNK_HOLE	0x100
-#define MSHARE_CHUNK_PROT_MASK	(PROT_READ | PROT_WRITE | PROT_EXEC)
-#define MSHARE_CHUNK_DEFAULT	(PROT_READ | PROT_WRITE | PROT_EXEC)
+/* Page state: PROT_* bits of the inner mapping, or a hole. */
+#define MSHARE_STATE_HOLE	0x100
+#define MSHARE_STATE_PROT_MASK	(PROT_READ | PROT_WRITE | PROT_EXEC)
+#define MSHARE_STATE_DEFAULT	(PROT_READ | PROT_WRITE | PROT_EXEC)
 
 /* A region table: one PTE table page, owned by one region or pooled. */
 struct mshare_table {
@@ -166,19 +211,24 @@ void mshare_region_init(struct mshare_region *region,
 			struct msharefs_sb_info *sbi,
 			struct address_space *mapping);
 void mshare_region_destroy(struct mshare_region *region);
+int mshare_region_set_size(struct mshare_region *region, loff_t size);
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index);
+bool mshare_region_page_live(struct mshare_region *region, struct page *page);
+vm_fault_t mshare_region_wait(struct mshare_region *region,
+			      struct vm_fault *vmf);
 int mshare_region_mmap(struct file *file, struct vm_area_struct *vma);
 bool mshare_is_window(struct vm_area_struct *vma);
-unsigned int mshare_chunk_state(struct mshare_region *region,
-				unsigned long chunk);
-bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags);
-int mshare_region_map(struct mshare_region *region, unsigned long first,
-		      unsigned long end, unsigned int prot);
-int mshare_region_unmap(struct mshare_region *region, unsigned long first,
-			unsigned long end);
-int mshare_region_protect(struct mshare_region *region, unsigned long first,
-			  unsigned long end, unsigned int prot);
+unsigned int mshare_page_state(struct mshare_region *region, pgoff_t index);
+unsigned int mshare_page_state_run(struct mshare_region *region,
+				   pgoff_t index, pgoff_t *last);
+bool mshare_state_allows(unsigned int state, unsigned int fault_flags);
+int mshare_region_map(struct mshare_region *region, pgoff_t first,
+		      pgoff_t end, unsigned int prot, bool hugetlb);
+int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
+			pgoff_t end);
+int mshare_region_protect(struct mshare_region *region, pgoff_t first,
+			  pgoff_t end, unsigned int prot);
 void mshare_region_attach_counts(struct mshare_region *region,
 				 unsigned long *attachers,
 				 unsigned long *windows);
@@ -199,6 +249,11 @@ long mshare_ioctl_list(struct file *file, void __user *ubuf, size_t usize);
 /* ioctl.c */
 long msharefs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 bool msharefs_is_msharefs_file(struct file *file);
+
+/* backing.c */
+bool mshare_thp_supported(void);
+struct file *mshare_backing_file(enum mshare_huge huge, loff_t size);
+void mshare_backing_exit(void);
 
 /* pt_private.c */
 extern const struct mshare_pt_ops mshare_pt_private_ops;

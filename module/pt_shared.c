@@ -154,6 +154,7 @@ static bool mshare_unlink_range(struct mshare_mm *mm_s, unsigned long start,
 	bool flush = false;
 	void *entry;
 
+	lockdep_assert_held(&mm_s->links.xa_lock);
 	xa_for_each_range(&mm_s->links, index, entry, start >> PMD_SHIFT,
 			  (end - 1) >> PMD_SHIFT) {
 		struct mshare_table *table = xa_is_value(entry) ? NULL : entry;
@@ -248,42 +249,54 @@ static const struct mmu_notifier_ops mshare_mn_ops = {
 };
 
 /*
- * Which table set an access uses: tables carry the protection both the
- * window and the chunk allow.
+ * Which table set a window uses: its protection (write, exec).  Each entry
+ * of a table carries what both the set and its page's state allow.
  */
-static unsigned int mshare_table_set(struct vm_area_struct *vma,
-				     unsigned int state)
+static unsigned int mshare_table_set(struct vm_area_struct *vma)
 {
-	return ((vma->vm_flags & VM_WRITE) && (state & PROT_WRITE) ? 1 : 0) |
-	       ((vma->vm_flags & VM_EXEC) && (state & PROT_EXEC) ? 2 : 0);
+	return ((vma->vm_flags & VM_WRITE) ? 1 : 0) |
+	       ((vma->vm_flags & VM_EXEC) ? 2 : 0);
 }
 
-static pgprot_t mshare_set_prot(unsigned int set)
+static pgprot_t mshare_entry_prot(unsigned int set, unsigned int state)
 {
 	return vm_get_page_prot(VM_READ | VM_SHARED |
-				((set & 1) ? VM_WRITE : 0) |
-				((set & 2) ? VM_EXEC : 0));
+				((set & 1) && (state & PROT_WRITE) ? VM_WRITE : 0) |
+				((set & 2) && (state & PROT_EXEC) ? VM_EXEC : 0));
 }
 
-/* Fill @table with the pages of chunk @chunk, allocating missing pages. */
+/*
+ * Fill @table with the pages of chunk @chunk, allocating missing pages.
+ * Pages that no access may reach (holes, PROT_NONE) get no entry: an
+ * access there faults, and the fault handler finds the state.
+ */
 static int mshare_fill_table(struct mshare_region *region, struct page *table,
 			     unsigned int set, unsigned long chunk)
 {
-	pgprot_t prot = mshare_set_prot(set);
+	pgoff_t base = chunk * PTRS_PER_PTE, index = base, last;
 	pte_t *ptes = page_address(table);
-	unsigned int i;
 
-	for (i = 0; i < PTRS_PER_PTE; i++) {
-		struct page *page;
-		pte_t pte;
+	lockdep_assert_held(&region->table_lock);
+	while (index < base + PTRS_PER_PTE) {
+		unsigned int state = mshare_page_state_run(region, index, &last);
+		pgprot_t prot = mshare_entry_prot(set, state);
+		bool none = !mshare_state_allows(state, 0);
 
-		page = mshare_region_get_page(region, chunk * PTRS_PER_PTE + i);
-		if (!page)
-			return -ENOMEM;	/* the caller clears the table */
-		pte = pte_mkyoung(mk_pte(page, prot));
-		if (set & 1)
-			pte = pte_mkdirty(pte);
-		set_pte(ptes + i, pte);
+		last = min_t(pgoff_t, last, base + PTRS_PER_PTE - 1);
+		for (; index <= last; index++) {
+			struct page *page;
+			pte_t pte;
+
+			if (none)
+				continue;
+			page = mshare_region_get_page(region, index);
+			if (IS_ERR(page))
+				return PTR_ERR(page);	/* the caller clears it */
+			pte = pte_mkyoung(mk_pte(page, prot));
+			if (pte_write(pte))
+				pte = pte_mkdirty(pte);
+			set_pte(ptes + index - base, pte);
+		}
 	}
 	return 0;
 }
@@ -292,28 +305,33 @@ static int mshare_fill_table(struct mshare_region *region, struct page *table,
  * The region table for the access of @vmf to @chunk, built from the pool or
  * vmf->prealloc_pte when it does not exist yet; *@gen is the region's
  * generation it belongs to.  NULL: no table could be adopted now, retry the
- * fault.  ERR_PTR(-EFAULT): the chunk does not allow the access.
+ * fault.  ERR_PTR(-EFAULT): the page does not allow the access;
+ * ERR_PTR(-EBUSY): a page is being replaced, wait (mshare_region_wait()).
+ * With a table, *@huge is the 2 MiB folio of the granule's memory if it is
+ * one (with a reference), for mshare_link_table().
  */
 static struct mshare_table *mshare_get_table(struct mshare_region *region,
 					     unsigned long chunk,
 					     struct vm_fault *vmf,
-					     long *gen)
+					     long *gen, struct folio **huge)
 {
+	pgoff_t index = (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
+	unsigned int set = mshare_table_set(vmf->vma);
+	unsigned long at = chunk * PTRS_PER_PTE;
 	struct mshare_table *table;
-	unsigned int state, set;
+	struct page *page;
 	int err = -ENOMEM;
 
 	mutex_lock(&region->table_lock);
 	*gen = atomic_long_read(&region->gen);
-	state = mshare_chunk_state(region, chunk);
-	if (!mshare_chunk_allows(state, vmf->flags)) {
+	if (!mshare_state_allows(mshare_page_state(region, index),
+				 vmf->flags)) {
 		err = -EFAULT;
 		goto fail;
 	}
-	set = mshare_table_set(vmf->vma, state);
 	table = xa_load(&region->tables[set], chunk);
 	if (table)
-		goto out;
+		goto found;
 
 	/* A table a destroyed region left, or the one the core prepared. */
 	table = mshare_table_pool_get();
@@ -348,6 +366,13 @@ static struct mshare_table *mshare_get_table(struct mshare_region *region,
 		goto fail;
 	}
 	atomic_long_inc(&region->nr_tables);
+found:
+	/* A granule in one 2 MiB folio: link under its lock. */
+	page = xa_find(&region->pages, &at, at + PTRS_PER_PTE - 1, XA_PRESENT);
+	if (page && folio_order(page_folio(page)) == MSHARE_PMD_ORDER) {
+		*huge = page_folio(page);
+		folio_get(*huge);
+	}
 	goto out;
 fail:
 	table = ERR_PTR(err);
@@ -358,7 +383,13 @@ out:
 
 enum mshare_link { MSHARE_LINKED, MSHARE_RETRY, MSHARE_FOREIGN };
 
-/* Point the faulting PMD entry at @table, unless something else is there. */
+/*
+ * Point the faulting PMD entry at @table, unless something else is there.
+ * For a granule in a 2 MiB folio the caller holds the folio's lock, which
+ * a fault that lets the core map the folio with a PMD entry holds from its
+ * last look at the entry until the core has mapped it (mshare_fault_huge(),
+ * ->page_mkwrite): the core never maps a page into a region table.
+ */
 static enum mshare_link mshare_link_table(struct mshare_mm *mm_s,
 					  struct vm_fault *vmf,
 					  struct mshare_region *region,
@@ -506,13 +537,85 @@ void mshare_pt_shared_unlink_stale(struct vm_fault *vmf)
 		mshare_flush_tlb_all_cpus();
 }
 
+/*
+ * Whether chunk @chunk has one state on all its pages (runs of the state
+ * tree may split a state); the state in *@state.
+ */
+static bool mshare_chunk_uniform(struct mshare_region *region,
+				 unsigned long chunk, unsigned int *state)
+{
+	pgoff_t index = chunk * PTRS_PER_PTE, end = index + PTRS_PER_PTE, last;
+
+	*state = mshare_page_state_run(region, index, &last);
+	while (last < end - 1) {
+		index = last + 1;
+		if (mshare_page_state_run(region, index, &last) != *state)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Map the granule of @vmf with one PMD entry if it can be: its memory is
+ * one 2 MiB folio, all its pages have one state, which allows the access
+ * and, if the window may execute, execution (the entry has the window's
+ * protection; writes ask ->page_mkwrite first), and the process did not
+ * opt out of huge pages.  The core maps it (finish_fault(), do_set_pmd())
+ * from the page returned locked, which the fault holds from its last look
+ * at the (empty) entry on; a region table linked there takes the same
+ * lock first (mshare_link_table()).  0: not for a PMD entry.
+ */
+static vm_fault_t mshare_fault_huge(struct mshare_region *region,
+				    struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	pgoff_t index = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	unsigned int state;
+	struct page *page;
+	long gen;
+
+	if (!mshare_thp_supported() || (vma->vm_flags & VM_NOHUGEPAGE) ||
+	    msharefs_mm_thp_disabled(vma->vm_mm))
+		return 0;
+	mutex_lock(&region->table_lock);
+	gen = atomic_long_read(&region->gen);
+	if (!mshare_chunk_uniform(region, index / PTRS_PER_PTE, &state) ||
+	    !mshare_state_allows(state, vmf->flags) ||
+	    ((vma->vm_flags & VM_EXEC) && !(state & PROT_EXEC))) {
+		mutex_unlock(&region->table_lock);
+		return 0;
+	}
+	/* Errors (a busy page, no memory): the table path meets them too. */
+	page = mshare_region_get_page(region, index);
+	if (IS_ERR(page) ||
+	    folio_order(page_folio(page)) != MSHARE_PMD_ORDER) {
+		mutex_unlock(&region->table_lock);
+		return 0;
+	}
+	get_page(page);
+	mutex_unlock(&region->table_lock);
+
+	lock_page(page);
+	if (!mshare_region_page_live(region, page) ||
+	    atomic_long_read(&region->gen) != gen ||
+	    !pmd_none(READ_ONCE(*vmf->pmd))) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
 static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 					 struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmu_notifier *mn = vma->vm_private_data;
 	pmd_t pmd = READ_ONCE(*vmf->pmd);
+	struct folio *huge = NULL;
 	struct mshare_table *table;
+	enum mshare_link link;
 	unsigned long chunk;
 	vm_fault_t ret;
 	bool parked;
@@ -531,21 +634,37 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 	chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
 	if (!pmd_none(pmd) && !parked) {
 		/*
-		 * Linked by another thread meanwhile (complete tables have no
-		 * empty entry to fault on): just retry the access.
+		 * A region table has no entry where the page's state allows no
+		 * access; otherwise it was linked by another thread meanwhile,
+		 * or is about to be unlinked by a change: retry the access.
 		 */
 		if (pmd_present(pmd) && !pmd_leaf(pmd) &&
-		    mshare_is_region_table(pmd_page(pmd)))
+		    mshare_is_region_table(pmd_page(pmd))) {
+			pgoff_t index = (vmf->address - vma->vm_start) >>
+					PAGE_SHIFT;
+
+			if (!mshare_state_allows(mshare_page_state(region,
+								   index),
+						 vmf->flags))
+				return VM_FAULT_SIGSEGV;
 			return VM_FAULT_NOPAGE;
+		}
 		/* A private table from before registration: stay private. */
 		return mshare_pt_private_ops.fault(region, vmf);
+	}
+
+	/* An empty entry, for a granule in one 2 MiB page: a PMD entry. */
+	if (!parked) {
+		ret = mshare_fault_huge(region, vmf);
+		if (ret)
+			return ret;
 	}
 
 	/* Links need somewhere to park first. */
 	ret = mshare_parking_prepare(vmf);
 	if (ret)
 		return ret;
-	table = mshare_get_table(region, chunk, vmf, &gen);
+	table = mshare_get_table(region, chunk, vmf, &gen, &huge);
 	if (IS_ERR(table) && PTR_ERR(table) == -EAGAIN) {
 		if (mshare_may_drop_lock(vmf))
 			return mshare_unpark(vmf);
@@ -555,13 +674,23 @@ static vm_fault_t mshare_pt_shared_fault(struct mshare_region *region,
 		 */
 		return VM_FAULT_SIGBUS;
 	}
+	if (IS_ERR(table) && PTR_ERR(table) == -EBUSY &&
+	    mshare_may_drop_lock(vmf))
+		return mshare_region_wait(region, vmf);
 	if (IS_ERR(table))
 		return PTR_ERR(table) == -EFAULT ? VM_FAULT_SIGSEGV :
 						   VM_FAULT_SIGBUS;
 	if (!table)
 		return VM_FAULT_NOPAGE;
 
-	switch (mshare_link_table(to_mshare_mm(mn), vmf, region, table, gen)) {
+	if (huge)
+		folio_lock(huge);
+	link = mshare_link_table(to_mshare_mm(mn), vmf, region, table, gen);
+	if (huge) {
+		folio_unlock(huge);
+		folio_put(huge);
+	}
+	switch (link) {
 	case MSHARE_FOREIGN:
 		return mshare_pt_private_ops.fault(region, vmf);
 	case MSHARE_LINKED:
@@ -616,6 +745,7 @@ static bool mshare_pt_shared_unlink_mm(struct mshare_region *region,
 	struct vm_area_struct *vma;
 	bool flush = false;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	for_each_vma(vmi, vma) {
 		struct mshare_mm *mm_s;
 

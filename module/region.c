@@ -6,11 +6,38 @@
  * on a granule boundary.  It is one unit: it cannot be split, resized,
  * moved or have its protection changed.
  *
- * Inner mappings: each granule (chunk) of a region is anonymous memory with
- * a protection, or a hole.  A sized region starts as one mapping with
+ * Inner mappings: each page of a region is anonymous memory with a
+ * protection, or a hole.  A sized region starts as one mapping with
  * PROT_READ | PROT_WRITE | PROT_EXEC; MSHAREFS_CREATE_MAPPING, _UNMAP and
- * _PROTECT change chunks for every attacher at once.  An access through a
- * window is allowed by both the window's protection and the chunk's.
+ * _PROTECT change ranges of pages for every attacher at once.  An access
+ * through a window is allowed by both the window's protection and the
+ * page's.
+ *
+ * Lock order (outermost first; "->" means "may take while holding"):
+ *
+ *   inode_lock (setattr, fallocate)
+ *     region->table_lock                (setting the shmem file)
+ *   region->change_lock                 (inner-mapping changes)
+ *     region->attach_lock               (dropped before each mm below)
+ *     mm->mmap_lock for writing         (each attacher in turn)
+ *       mm's links xa_lock -> pmd lock  (unlinking; pt_shared.c)
+ *     region->table_lock                (taken and dropped, never held
+ *                                        across the mmap_locks)
+ *     folio locks, i_pages, memcg       (truncation, inside shmem)
+ *     mshare_huge_lock                  (backing.c)
+ *   mm->mmap_lock for reading (faults; GUP)
+ *     region->table_lock                (states, tables, page lookups)
+ *       folio locks, i_pages, memcg     (inside shmem)
+ *     folio lock of a 2 MiB folio       (after table_lock is dropped: a
+ *                                        fault returning it locked, a
+ *                                        table link into its chunk)
+ *       mm's links xa_lock
+ *         pmd lock (the page-table lock of the PMD page)
+ *   mmu notifier callbacks (core locks held): mm's links xa_lock -> pmd lock
+ *   mshare_pool_lock, the table xarray: leaves (pt_pool.c)
+ *
+ * A fault never waits for change_lock or the busy range while it holds
+ * mmap_lock: it drops the lock first (mshare_region_wait()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +47,8 @@
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/file.h>
 
 #include "msharefs.h"
 
@@ -29,8 +58,14 @@ void mshare_region_init(struct mshare_region *region,
 {
 	unsigned int set;
 
+	region->backing = NULL;
+	region->backing_huge = NULL;
+	mt_init_flags(&region->huge, MT_FLAGS_USE_RCU);
 	xa_init(&region->pages);
 	atomic_long_set(&region->nr_pages, 0);
+	region->busy_first = 0;
+	region->busy_end = 0;
+	init_waitqueue_head(&region->busy_wq);
 	mutex_init(&region->table_lock);
 	for (set = 0; set < MSHARE_TABLE_SETS; set++)
 		xa_init(&region->tables[set]);
@@ -45,11 +80,32 @@ void mshare_region_init(struct mshare_region *region,
 	region->pt_ops = &mshare_pt_shared_ops;
 	region->sbi = sbi;
 	region->mapping = mapping;
-	mt_init_flags(&region->chunks, MT_FLAGS_USE_RCU);
+	mt_init_flags(&region->states, MT_FLAGS_USE_RCU);
 	atomic_long_set(&region->gen, 0);
 	/* Charged to the creator, whoever faults the pages in. */
 	region->memcg = current->mm ? get_mem_cgroup_from_mm(current->mm) : NULL;
 	atomic_long_inc(&msharefs_regions_alive);
+}
+
+/* Drop the region's references to pages [@first, @end); returns how many. */
+static long mshare_region_drop_pages(struct mshare_region *region,
+				     pgoff_t first, pgoff_t end)
+{
+	unsigned long index;
+	struct page *page;
+	long nr = 0;
+
+	xa_for_each_range(&region->pages, index, page, first, end - 1) {
+		xa_erase(&region->pages, index);
+		put_page(page);
+		nr++;
+		if (!(nr % PTRS_PER_PTE))
+			cond_resched();
+	}
+	atomic_long_sub(nr, &region->nr_pages);
+	msharefs_uncharge_pages(region->sbi, nr);
+	atomic_long_sub(nr, &msharefs_pages_alive);
+	return nr;
 }
 
 /*
@@ -58,23 +114,18 @@ void mshare_region_init(struct mshare_region *region,
  */
 void mshare_region_destroy(struct mshare_region *region)
 {
-	struct page *page;
-	unsigned long index;
-	long nr = 0;
-
 	if (region->pt_ops->release)
 		region->pt_ops->release(region);
-	xa_for_each(&region->pages, index, page) {
-		page->mapping = NULL;
-		put_page(page);
-		nr++;
-	}
+	mshare_region_drop_pages(region, 0, ULONG_MAX);
 	xa_destroy(&region->pages);
-	mtree_destroy(&region->chunks);
+	/* The last reference: the shmem file frees what it still holds. */
+	if (region->backing)
+		fput(region->backing);
+	if (region->backing_huge)
+		fput(region->backing_huge);
+	mtree_destroy(&region->huge);
+	mtree_destroy(&region->states);
 	mem_cgroup_put(region->memcg);
-	atomic_long_sub(nr, &region->nr_pages);
-	msharefs_uncharge_pages(region->sbi, nr);
-	atomic_long_sub(nr, &msharefs_pages_alive);
 	WARN_ON_ONCE(atomic_long_read(&region->nr_pages));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_tables));
 	WARN_ON_ONCE(atomic_long_read(&region->nr_links));
@@ -83,172 +134,431 @@ void mshare_region_destroy(struct mshare_region *region)
 }
 
 /*
- * The page at @index, allocated zero-filled on first use.  The region keeps
- * one reference for as long as it lives; the caller gets no extra one.
- * Pages carry the file's mapping and their index, as page-cache pages do,
- * so that futexes in a window key on (inode, index) and work across
- * processes; they are not in the page cache and never on the LRU, so
- * reclaim, migration and rmap walks leave them alone.
+ * Region memory is the page cache of a shmem file of the region's size,
+ * made when the size is set (backing.c).  That gives it what shmem pages
+ * have: they are charged to a memory cgroup as shared memory (Shmem in
+ * meminfo, "shmem" in memory.stat), zero-filled, and in 2 MiB pages where
+ * the mount's huge= policy allows.  What makes them the region's:
+ *
+ * - The region holds one reference per page it uses, in @region->pages,
+ *   from the first fault that needs the page until an inner-mapping change
+ *   drops it (after unmapping it everywhere) or the region goes.  Region
+ *   tables map pages without the core's rmap or map counts: the reference
+ *   is what keeps a page there.  It also makes migration (compaction, NUMA
+ *   balancing, memory offlining) fail on region pages: migration finds a
+ *   page through the rmap of the shmem file, where no window is, and moves
+ *   it only when its count is what the page cache and the migration hold.
+ * - The shmem file is unevictable (mapping_set_unevictable(), as SHM_LOCK
+ *   does), so reclaim never writes region pages to swap: they stay on the
+ *   unevictable LRU, counted in Unevictable (meminfo, memory.stat).  Swap
+ *   needs reclaim to unmap a page from every attacher, and rmap cannot
+ *   find the windows (they map the region file, not the shmem file).
+ * - Only this module holds the file: nothing else can map, truncate or
+ *   read it.
+ */
+#define MSHARE_GFP	(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+int mshare_region_set_size(struct mshare_region *region, loff_t size)
+{
+	struct file *file;
+
+	file = mshare_backing_file(READ_ONCE(region->sbi->huge), size);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mutex_lock(&region->table_lock);
+	region->backing = file;
+	mutex_unlock(&region->table_lock);
+	return 0;
+}
+
+static bool mshare_region_busy(struct mshare_region *region, pgoff_t index)
+{
+	return index >= region->busy_first && index < region->busy_end;
+}
+
+/*
+ * The page at @index, from the shmem file (allocated zero-filled on first
+ * use).  The region keeps one reference for as long as it uses the page;
+ * the caller gets no extra one.  A page that comes in a large folio brings
+ * its neighbours: every page of the folio that the region does not hold
+ * yet, so a 2 MiB page is held, counted and charged once and whole.
+ *
  * Pages are charged to the creator's memory cgroup, and to the mount's
- * size= limit; they are allocated so that hitting either fails (the fault
- * raises SIGBUS) instead of invoking the OOM killer.
- * Returns NULL when memory is short or a limit is reached.
- * Called with @region->table_lock held.
+ * size= limit: the first page of a granule charges a whole granule there
+ * (what is not used is given back), the others one page.  Hitting either
+ * limit fails (the fault raises SIGBUS) instead of invoking the OOM killer.
+ *
+ * Returns ERR_PTR(-EBUSY) while the page is leaving the region (wait for
+ * the change, mshare_region_wait()), other errors when memory is short or
+ * a limit is reached.  Called with @region->table_lock held.
  */
 struct page *mshare_region_get_page(struct mshare_region *region,
 				    pgoff_t index)
 {
+	pgoff_t chunk = round_down(index, PTRS_PER_PTE), first, i;
+	unsigned long at = chunk;
 	struct mem_cgroup *old_memcg;
-	struct page *page, *old;
+	long charged, inserted = 0;
+	struct file *backing;
+	struct folio *folio;
+	struct page *page;
 
+	lockdep_assert_held(&region->table_lock);
+	if (mshare_region_busy(region, index))
+		return ERR_PTR(-EBUSY);
 	page = xa_load(&region->pages, index);
 	if (page)
 		return page;
+	backing = mtree_load(&region->huge, index) ? region->backing_huge :
+						     region->backing;
+	if (WARN_ON_ONCE(!backing))
+		return ERR_PTR(-EINVAL);
 
-	if (!msharefs_charge_pages(region->sbi, 1))
-		return NULL;
+	charged = xa_find(&region->pages, &at, chunk + PTRS_PER_PTE - 1,
+			  XA_PRESENT) ? 1 : PTRS_PER_PTE;
+	if (!msharefs_charge_pages(region->sbi, charged))
+		return ERR_PTR(-ENOSPC);
 	old_memcg = set_active_memcg(region->memcg);
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |
-			  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	page = shmem_read_mapping_page_gfp(backing->f_mapping, index,
+					   MSHARE_GFP);
 	set_active_memcg(old_memcg);
-	if (!page)
-		goto uncharge;
-	page->mapping = region->mapping;
-	page_folio(page)->index = index;	/* 7.2's struct page has none */
-
-	old = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
-	if (old) {
-		/* Lost a race with another fault, or the xarray ran dry. */
-		page->mapping = NULL;
-		__free_page(page);
-		msharefs_uncharge_pages(region->sbi, 1);
-		return xa_is_err(old) ? NULL : old;
+	if (IS_ERR(page)) {
+		msharefs_uncharge_pages(region->sbi, charged);
+		return page;
 	}
-	atomic_long_inc(&region->nr_pages);
-	atomic_long_inc(&msharefs_pages_alive);
-	return page;
+	folio = page_folio(page);
+	/* Written through region tables behind the core's back: dirty. */
+	folio_mark_dirty(folio);
+	first = folio->index;
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		pgoff_t k = first + i;
 
-uncharge:
-	msharefs_uncharge_pages(region->sbi, 1);
-	return NULL;
+		if (mshare_region_busy(region, k) || xa_load(&region->pages, k))
+			continue;
+		if (xa_err(xa_store(&region->pages, k, folio_page(folio, i),
+				    GFP_KERNEL)))
+			break;
+		folio_get(folio);
+		inserted++;
+	}
+	folio_put(folio);	/* the lookup's reference */
+	/* Pages of a folio the kernel already holds count whatever size= says. */
+	msharefs_uncharge_pages(region->sbi, charged - inserted);
+	atomic_long_add(inserted, &region->nr_pages);
+	atomic_long_add(inserted, &msharefs_pages_alive);
+	return xa_load(&region->pages, index) ?: ERR_PTR(-ENOMEM);
 }
 
-unsigned int mshare_chunk_state(struct mshare_region *region,
-				unsigned long chunk)
+/*
+ * Whether @page, which a fault got from mshare_region_get_page() and has
+ * locked since, is still in the region's memory: an inner-mapping change
+ * truncates the pages it drops from the shmem file (under the page lock)
+ * only after unmapping them from every window.
+ */
+bool mshare_region_page_live(struct mshare_region *region, struct page *page)
 {
-	void *entry = mtree_load(&region->chunks, chunk);
+	struct address_space *mapping = READ_ONCE(page_folio(page)->mapping);
+	struct file *huge = READ_ONCE(region->backing_huge);
 
-	return entry ? xa_to_value(entry) : MSHARE_CHUNK_DEFAULT;
+	return mapping && (mapping == region->backing->f_mapping ||
+			   (huge && mapping == huge->f_mapping));
 }
 
-/* Whether a chunk in @state allows the access of a fault with @fault_flags. */
-bool mshare_chunk_allows(unsigned int state, unsigned int fault_flags)
+/*
+ * A fault needs a page that an inner-mapping change is replacing: wait for
+ * the change with the fault lock dropped (the change takes every
+ * attacher's mmap_lock), then retry.  The window's file keeps the region.
+ */
+vm_fault_t mshare_region_wait(struct mshare_region *region,
+			      struct vm_fault *vmf)
 {
-	if (state & MSHARE_CHUNK_HOLE)
+	struct file *file = get_file(vmf->vma->vm_file);
+
+	msharefs_release_fault_lock(vmf);
+	wait_event_killable(region->busy_wq, !READ_ONCE(region->busy_end));
+	fput(file);
+	return VM_FAULT_RETRY;
+}
+
+unsigned int mshare_page_state(struct mshare_region *region, pgoff_t index)
+{
+	void *entry = mtree_load(&region->states, index);
+
+	return entry ? xa_to_value(entry) : MSHARE_STATE_DEFAULT;
+}
+
+/*
+ * The state of page @index, and in *@last the last page of the run of
+ * pages that have the same entry (with a few runs of the same state, the
+ * tree merges nothing: runs may be shorter than the state's extent).
+ */
+unsigned int mshare_page_state_run(struct mshare_region *region,
+				   pgoff_t index, pgoff_t *last)
+{
+	MA_STATE(mas, &region->states, index, index);
+	void *entry;
+
+	rcu_read_lock();
+	entry = mas_walk(&mas);
+	*last = max_t(pgoff_t, mas.last, index);
+	rcu_read_unlock();
+	return entry ? xa_to_value(entry) : MSHARE_STATE_DEFAULT;
+}
+
+/* Whether a page in @state allows the access of a fault with @fault_flags. */
+bool mshare_state_allows(unsigned int state, unsigned int fault_flags)
+{
+	if (state & MSHARE_STATE_HOLE)
 		return false;
 	if (fault_flags & FAULT_FLAG_WRITE)
 		return state & PROT_WRITE;
 	if (fault_flags & FAULT_FLAG_INSTRUCTION)
 		return state & PROT_EXEC;
-	return state & MSHARE_CHUNK_PROT_MASK;
+	return state & MSHARE_STATE_PROT_MASK;
 }
 
 static void mshare_region_unlink_attachers(struct mshare_region *region,
 					   unsigned long first,
 					   unsigned long end);
 
-/*
- * Change chunks [@first, @end) for every attacher, one change at a time.
- * Under @table_lock: bump the generation, record the new state, take the
- * chunks' tables out of the region and, with @drop_pages, their pages.
- * Then clear every attacher's links to them under its mmap_lock for
- * writing: after that no walker of any attacher can still hold one of
- * those tables, and a fault that looked before the change does not link
- * one (generation).  Then unmap the range from every window: the core
- * zaps what private tables map, and the notifiers park links made since.
- * A fault that found a page before it left the region holds the page lock
- * while it maps it, so clearing page->mapping under that lock and
- * unmapping again catches it.  Only then are the tables pooled and the
- * pages released.
- */
 #define MSHARE_DROP_PAGES	1	/* the contents go */
 #define MSHARE_REFUSE_HOLES	2	/* ENOMEM if the range has a hole */
+#define MSHARE_HUGETLB		4	/* new memory from the 2 MiB file */
 
-static int mshare_region_change(struct mshare_region *region,
-				unsigned long first, unsigned long end,
-				unsigned int state, unsigned int how)
+/*
+ * MAP_HUGETLB memory for a change of [@first, @end) (whole granules): one
+ * 2 MiB folio per granule.  Granules that have one already (their memory
+ * is the 2 MiB file's) keep it, zeroed once no window maps it; for the
+ * others it is allocated now, before anything changes, so that a shortage
+ * fails the request (ENOMEM) as a hugetlb reservation would.
+ */
+struct mshare_hugetlb {
+	unsigned long nr;		/* granules */
+	struct folio **folio;		/* new ones; NULL: keep, zeroed */
+};
+
+static void mshare_hugetlb_free(struct mshare_region *region,
+				struct mshare_hugetlb *h, pgoff_t first)
 {
-	LIST_HEAD(tables);
-	LIST_HEAD(pages);
+	unsigned long i;
+	loff_t start;
+
+	for (i = 0; i < h->nr; i++) {
+		if (!h->folio[i])
+			continue;
+		folio_put(h->folio[i]);
+		msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE);
+		/* Nothing maps it: the region never used it. */
+		start = (loff_t)(first + i * PTRS_PER_PTE) << PAGE_SHIFT;
+		shmem_truncate_range(file_inode(region->backing_huge), start,
+				     start + MSHAREFS_GRANULE - 1);
+	}
+	kvfree(h->folio);
+}
+
+static int mshare_hugetlb_prepare(struct mshare_region *region,
+				  struct mshare_hugetlb *h, pgoff_t first,
+				  pgoff_t end)
+{
+	struct mem_cgroup *old_memcg;
+	struct file *file;
+	unsigned long i;
+	int err = 0;
+
+	lockdep_assert_held(&region->change_lock);
+	if (!region->backing_huge) {
+		file = mshare_backing_file(MSHARE_HUGE_ALWAYS,
+					   i_size_read(region->mapping->host));
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		mutex_lock(&region->table_lock);
+		region->backing_huge = file;
+		mutex_unlock(&region->table_lock);
+	}
+	h->nr = (end - first) / PTRS_PER_PTE;
+	h->folio = kvcalloc(h->nr, sizeof(*h->folio), GFP_KERNEL_ACCOUNT);
+	if (!h->folio)
+		return -ENOMEM;
+	for (i = 0; i < h->nr && !err; i++) {
+		pgoff_t index = first + i * PTRS_PER_PTE;
+		struct page *page;
+
+		if (mtree_load(&region->huge, index))
+			continue;	/* kept */
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		if (!msharefs_charge_pages(region->sbi, PTRS_PER_PTE)) {
+			err = -ENOSPC;
+			break;
+		}
+		old_memcg = set_active_memcg(region->memcg);
+		page = shmem_read_mapping_page_gfp(region->backing_huge->f_mapping,
+						   index, MSHARE_GFP);
+		set_active_memcg(old_memcg);
+		if (IS_ERR(page)) {
+			msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE);
+			err = -ENOMEM;
+			break;
+		}
+		h->folio[i] = page_folio(page);
+		folio_mark_dirty(h->folio[i]);
+		/* No 2 MiB page to be had: no MAP_HUGETLB memory either. */
+		if (folio_order(h->folio[i]) != MSHARE_PMD_ORDER)
+			err = -ENOMEM;
+		cond_resched();
+	}
+	if (err)
+		mshare_hugetlb_free(region, h, first);
+	return err;
+}
+
+/* Give the region the 2 MiB folios of a MAP_HUGETLB change: busy pages. */
+static void mshare_hugetlb_install(struct mshare_region *region,
+				   struct mshare_hugetlb *h, pgoff_t first)
+{
+	unsigned long i, k;
+
+	lockdep_assert_held(&region->change_lock);
+	for (i = 0; i < h->nr; i++) {
+		pgoff_t index = first + i * PTRS_PER_PTE;
+		struct folio *folio = h->folio[i];
+		long inserted = 0;
+
+		if (!folio) {
+			/* Kept: unmapped everywhere now, so zero it. */
+			struct page *page = shmem_read_mapping_page_gfp(
+				region->backing_huge->f_mapping, index,
+				MSHARE_GFP);
+
+			if (IS_ERR(page))	/* it is there: cannot happen */
+				continue;
+			folio = page_folio(page);
+			folio_zero_range(folio, 0, folio_size(folio));
+			msharefs_uncharge_pages(region->sbi, -PTRS_PER_PTE);
+		}
+		mutex_lock(&region->table_lock);
+		for (k = 0; k < folio_nr_pages(folio); k++) {
+			if (xa_err(xa_store(&region->pages, index + k,
+					    folio_page(folio, k), GFP_KERNEL)))
+				break;
+			folio_get(folio);
+			inserted++;
+		}
+		mutex_unlock(&region->table_lock);
+		/* What the xarray could not take faults bring in later. */
+		msharefs_uncharge_pages(region->sbi, PTRS_PER_PTE - inserted);
+		atomic_long_add(inserted, &region->nr_pages);
+		atomic_long_add(inserted, &msharefs_pages_alive);
+		folio_put(folio);
+		cond_resched();
+	}
+	kvfree(h->folio);
+}
+
+/*
+ * Change pages [@first, @end) for every attacher; @change_lock held.
+ * Under @table_lock: bump the generation, record the new state (and where
+ * new memory comes from), take the tables of every granule the range
+ * touches out of the region and, with MSHARE_DROP_PAGES, mark the pages
+ * busy (no fault takes one any more).  Then clear every attacher's links
+ * to those granules under its mmap_lock for writing: after that no walker
+ * of any attacher can still hold one of the tables, and a fault that
+ * looked before the change does not link one (generation); a fault that
+ * got a page before it became busy has mapped it by then (it held that
+ * mmap_lock).  Then unmap the range from every window: the core zaps what
+ * private tables and PMD entries map, and the notifiers park links made
+ * since.  Only then are the tables pooled and the pages dropped: the
+ * region's references first, then the shmem files' pages themselves
+ * (truncated, so that new memory there is zero-filled), then MAP_HUGETLB
+ * memory goes in, and the busy range ends.
+ *
+ * A change of part of a granule costs what a change of the whole granule
+ * does: its tables go, so every attacher that uses the granule takes one
+ * fault to link the table built for the new state.  The pages of the
+ * granule outside the range keep their contents.
+ */
+static int mshare_region_change(struct mshare_region *region,
+				pgoff_t first, pgoff_t end,
+				unsigned int state, unsigned int how,
+				struct mshare_hugetlb *h)
+{
+	unsigned long cfirst = first / PTRS_PER_PTE;
+	unsigned long cend = DIV_ROUND_UP(end, PTRS_PER_PTE);
+	loff_t start = (loff_t)first << PAGE_SHIFT;
+	loff_t len = (loff_t)(end - first) << PAGE_SHIFT;
 	struct mshare_table *table, *tmp_table;
-	struct page *page, *tmp_page;
-	unsigned long chunk, index;
+	unsigned long index, at;
+	LIST_HEAD(tables);
 	unsigned int set;
 	void *entry;
-	long nr = 0;
 	int err;
 
-	mutex_lock(&region->change_lock);
+	lockdep_assert_held(&region->change_lock);
 	mutex_lock(&region->table_lock);
 	if (how & MSHARE_REFUSE_HOLES) {
-		/* Only granules that are not in the default state have entries. */
-		chunk = first;
-		mt_for_each(&region->chunks, entry, chunk, end - 1) {
-			if (xa_to_value(entry) & MSHARE_CHUNK_HOLE) {
+		/* Only pages that are not in the default state have entries. */
+		at = first;
+		mt_for_each(&region->states, entry, at, end - 1) {
+			if (xa_to_value(entry) & MSHARE_STATE_HOLE) {
 				mutex_unlock(&region->table_lock);
-				mutex_unlock(&region->change_lock);
 				return -ENOMEM;
 			}
 		}
 	}
-	atomic_long_inc(&region->gen);
 	/*
 	 * One range entry (splitting those it overlaps), so a request costs
-	 * the same on a granule and on a region of terabytes; the tree's
-	 * nodes are charged to the caller's memory cgroup.
+	 * the same on a page and on a region of terabytes; the trees' nodes
+	 * are charged to the caller's memory cgroup.  New memory comes from
+	 * the 2 MiB file with MSHARE_HUGETLB, else from the other.
 	 */
-	entry = state == MSHARE_CHUNK_DEFAULT ? NULL : xa_mk_value(state);
-	err = mtree_store_range(&region->chunks, first, end - 1, entry,
+	if (how & MSHARE_DROP_PAGES) {
+		entry = (how & MSHARE_HUGETLB) ? xa_mk_value(1) : NULL;
+		err = mtree_store_range(&region->huge, first, end - 1, entry,
+					GFP_KERNEL_ACCOUNT);
+		if (err) {
+			/* Nothing known to have changed. */
+			mutex_unlock(&region->table_lock);
+			return err;
+		}
+	}
+	atomic_long_inc(&region->gen);
+	entry = state == MSHARE_STATE_DEFAULT ? NULL : xa_mk_value(state);
+	err = mtree_store_range(&region->states, first, end - 1, entry,
 				GFP_KERNEL_ACCOUNT);
-	if (err) {
+	if (err && !(how & MSHARE_DROP_PAGES)) {
 		/* Nothing known to have changed: leave tables and pages. */
 		mutex_unlock(&region->table_lock);
-		mutex_unlock(&region->change_lock);
 		return err;
 	}
+	if (err) {
+		/* The memory goes anyway: leave a hole (the request fails). */
+		mtree_store_range(&region->states, first, end - 1,
+				  xa_mk_value(MSHARE_STATE_HOLE), GFP_ATOMIC);
+		mtree_store_range(&region->huge, first, end - 1, NULL,
+				  GFP_ATOMIC);
+	}
 	for (set = 0; set < MSHARE_TABLE_SETS; set++) {
-		xa_for_each_range(&region->tables[set], index, table, first,
-				  end - 1) {
+		xa_for_each_range(&region->tables[set], index, table, cfirst,
+				  cend - 1) {
 			xa_erase(&region->tables[set], index);
 			list_add(&table->pool, &tables);
 			atomic_long_dec(&region->nr_tables);
 		}
 	}
 	if (how & MSHARE_DROP_PAGES) {
-		xa_for_each_range(&region->pages, index, page,
-				  first * PTRS_PER_PTE,
-				  end * PTRS_PER_PTE - 1) {
-			xa_erase(&region->pages, index);
-			list_add(&page->lru, &pages);
-			nr++;
-		}
+		region->busy_first = first;
+		region->busy_end = end;
 	}
 	mutex_unlock(&region->table_lock);
 
-	if (!list_empty(&tables))
-		mshare_region_unlink_attachers(region, first, end);
-	unmap_mapping_range(region->mapping, (loff_t)first << PMD_SHIFT,
-			    (loff_t)(end - first) << PMD_SHIFT, 0);
-	if (nr) {
-		list_for_each_entry(page, &pages, lru) {
-			lock_page(page);
-			page->mapping = NULL;
-			unlock_page(page);
-		}
-		unmap_mapping_range(region->mapping,
-				    (loff_t)first << PMD_SHIFT,
-				    (loff_t)(end - first) << PMD_SHIFT, 0);
-	}
+	/*
+	 * Always, tables or not: taking each attacher's mmap_lock also waits
+	 * for its faults that looked at the old state (private tables).
+	 */
+	mshare_region_unlink_attachers(region, cfirst, cend);
+	unmap_mapping_range(region->mapping, start, len, 0);
 
 	/*
 	 * Walkers that do not hold mmap_lock (6.12's per-VMA lock faults,
@@ -262,39 +572,97 @@ static int mshare_region_change(struct mshare_region *region,
 		memset(page_address(table->page), 0, PAGE_SIZE);
 		mshare_table_pool_put(table);
 	}
-	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
-		list_del(&page->lru);
-		put_page(page);
+	if (how & MSHARE_DROP_PAGES) {
+		mshare_region_drop_pages(region, first, end);
+		/* The same mappings the shmem file's own truncation makes. */
+		unmap_mapping_range(region->mapping, start, len, 0);
+		shmem_truncate_range(file_inode(region->backing), start,
+				     start + len - 1);
+		/* A MAP_HUGETLB change keeps or brings the 2 MiB pages. */
+		if (region->backing_huge && (!h || err))
+			shmem_truncate_range(file_inode(region->backing_huge),
+					     start, start + len - 1);
+		if (h && !err)
+			mshare_hugetlb_install(region, h, first);
+		else if (h)
+			mshare_hugetlb_free(region, h, first);
+		mutex_lock(&region->table_lock);
+		region->busy_first = 0;
+		region->busy_end = 0;
+		mutex_unlock(&region->table_lock);
+		wake_up_all(&region->busy_wq);
 	}
-	atomic_long_sub(nr, &region->nr_pages);
-	msharefs_uncharge_pages(region->sbi, nr);
-	atomic_long_sub(nr, &msharefs_pages_alive);
-	mutex_unlock(&region->change_lock);
+	return err;
+}
+
+/*
+ * MAP_HUGETLB memory lives in whole granules: no change may split one
+ * (as munmap and mprotect refuse to split a hugetlb mapping).
+ */
+static int mshare_region_check_split(struct mshare_region *region,
+				     pgoff_t first, pgoff_t end)
+{
+	if (!IS_ALIGNED(first, PTRS_PER_PTE) &&
+	    mtree_load(&region->huge, first))
+		return -EINVAL;
+	if (!IS_ALIGNED(end, PTRS_PER_PTE) &&
+	    mtree_load(&region->huge, end - 1))
+		return -EINVAL;
 	return 0;
 }
 
-/* MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot. */
-int mshare_region_map(struct mshare_region *region, unsigned long first,
-		      unsigned long end, unsigned int prot)
+/*
+ * MSHAREFS_CREATE_MAPPING: fresh zero-filled memory with @prot; with
+ * @hugetlb in 2 MiB pages, for [@first, @end) in whole granules.
+ */
+int mshare_region_map(struct mshare_region *region, pgoff_t first,
+		      pgoff_t end, unsigned int prot, bool hugetlb)
 {
-	return mshare_region_change(region, first, end, prot,
-				    MSHARE_DROP_PAGES);
+	struct mshare_hugetlb h = {};
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err && hugetlb)
+		err = mshare_hugetlb_prepare(region, &h, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end, prot,
+					   MSHARE_DROP_PAGES |
+					   (hugetlb ? MSHARE_HUGETLB : 0),
+					   hugetlb ? &h : NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /* MSHAREFS_UNMAP: a hole; any access raises SIGSEGV. */
-int mshare_region_unmap(struct mshare_region *region, unsigned long first,
-			unsigned long end)
+int mshare_region_unmap(struct mshare_region *region, pgoff_t first,
+			pgoff_t end)
 {
-	return mshare_region_change(region, first, end, MSHARE_CHUNK_HOLE,
-				    MSHARE_DROP_PAGES);
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end,
+					   MSHARE_STATE_HOLE,
+					   MSHARE_DROP_PAGES, NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /* MSHAREFS_PROTECT: the contents stay; ENOMEM over a hole, like mprotect. */
-int mshare_region_protect(struct mshare_region *region, unsigned long first,
-			  unsigned long end, unsigned int prot)
+int mshare_region_protect(struct mshare_region *region, pgoff_t first,
+			  pgoff_t end, unsigned int prot)
 {
-	return mshare_region_change(region, first, end, prot,
-				    MSHARE_REFUSE_HOLES);
+	int err;
+
+	mutex_lock(&region->change_lock);
+	err = mshare_region_check_split(region, first, end);
+	if (!err)
+		err = mshare_region_change(region, first, end, prot,
+					   MSHARE_REFUSE_HOLES, NULL);
+	mutex_unlock(&region->change_lock);
+	return err;
 }
 
 /*
@@ -325,6 +693,7 @@ static void mshare_region_unlink_attachers(struct mshare_region *region,
 	unsigned long seq;
 	bool flush = false;
 
+	lockdep_assert_held(&region->change_lock);
 	if (!region->pt_ops->unlink_mm)
 		return;
 	mutex_lock(&region->attach_lock);
@@ -443,25 +812,43 @@ static void mshare_vm_close(struct vm_area_struct *vma)
 }
 
 /*
- * A write to a present, read-only entry of a window.  Region tables are
- * read-only where a chunk is: refuse the write, and never let the core
+ * A write to a window that the core is about to allow.  Region tables are
+ * read-only where a page is: refuse the write, and never let the core
  * make an entry of a region table writable through one process (retry
- * instead: a protection change is unlinking that table).  Entries of
- * private tables follow the core's write-notify path.
+ * instead: a protection change is unlinking that table).
+ *
+ * A new entry (do_shared_fault(): a private table, or a PMD entry for a
+ * 2 MiB page): return the page locked, so that the core maps it under the
+ * lock a region table linked into the same entry takes (see
+ * mshare_link_table()), and not if one was linked since the fault.
+ * Entries of private tables otherwise follow the core's write-notify path.
  */
 static vm_fault_t mshare_vm_page_mkwrite(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mshare_region *region = file_region(vma->vm_file);
-	unsigned long chunk = (vmf->address - vma->vm_start) >> PMD_SHIFT;
+	pgoff_t index = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
 	pmd_t pmd;
 
-	if (!mshare_chunk_allows(mshare_chunk_state(region, chunk),
+	if (!mshare_state_allows(mshare_page_state(region, index),
 				 FAULT_FLAG_WRITE))
 		return VM_FAULT_SIGSEGV;
-	/* A new entry (a private fault, do_shared_fault): the core adds it. */
-	if (!vmf->pte)
-		return 0;
+	if (!vmf->pte) {
+		lock_page(vmf->page);
+		pmd = READ_ONCE(*vmf->pmd);
+		if (!mshare_region_page_live(region, vmf->page) ||
+		    (pmd_present(pmd) && !pmd_leaf(pmd) &&
+		     mshare_is_region_table(pmd_page(pmd)))) {
+			unlock_page(vmf->page);
+			return VM_FAULT_NOPAGE;
+		}
+		if (!mshare_state_allows(mshare_page_state(region, index),
+					 FAULT_FLAG_WRITE)) {
+			unlock_page(vmf->page);
+			return VM_FAULT_SIGSEGV;
+		}
+		return VM_FAULT_LOCKED;
+	}
 	/*
 	 * A present entry (do_wp_page): go on only through a private table.
 	 * The core re-takes the PTE lock through the PMD entry after this
@@ -587,10 +974,12 @@ int mshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 		return err;
 
 	/*
-	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours.
-	 * VM_NOHUGEPAGE: khugepaged has nothing to collapse here.
+	 * VM_DONTEXPAND: refuse growth (mremap) and merging with neighbours;
+	 * it also keeps khugepaged and MADV_COLLAPSE away (VM_NO_KHUGEPAGED),
+	 * while the fault maps 2 MiB pages with PMD entries itself, where
+	 * VM_NOHUGEPAGE (MADV_NOHUGEPAGE, the process's choice) would stop it.
 	 */
-	msharefs_vm_flags_set(vma, VM_DONTEXPAND | VM_NOHUGEPAGE);
+	msharefs_vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &mshare_vm_ops;
 	vma->vm_private_data = NULL;
 	file_accessed(file);

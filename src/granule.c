@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The granule: <mount>/mshare_info holds it as decimal text.
+ * The granule: what the module reports in MSHAREFS_GET_FS_STAT, asked on
+ * <mount>/mshare_info.  The text of mshare_info is the alignment unit of
+ * upstream mshare (a multiple of the granule: 512 GiB on x86-64); a file
+ * that does not answer the request (ENOTTY: a module without statistics)
+ * is taken to hold the granule itself, as such modules wrote it there.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <linux/msharefs.h>
@@ -65,8 +70,27 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 }
 
 /*
- * Read and parse <@mnt>/mshare_info.  Returns 0, -EPROTO for malformed
- * content, or the negated errno of open(2)/read(2).
+ * The granule of the mount of @fd (mshare_info): 0, -ENOTTY if the file
+ * does not answer MSHAREFS_GET_FS_STAT, -EPROTO if the answer is not a
+ * power of two, or the negated errno of ioctl(2).
+ */
+static int granule_from_stat(int fd, long *granule)
+{
+	struct msharefs_fs_stat st = { 0 };
+
+	if (ioctl(fd, MSHAREFS_GET_FS_STAT, &st))
+		return -errno;
+	if (!st.granule || (st.granule & (st.granule - 1)) ||
+	    st.granule > (unsigned long long)LONG_MAX)
+		return -EPROTO;
+	*granule = (long)st.granule;
+	return 0;
+}
+
+/*
+ * The granule of the mount at @mnt, from <@mnt>/mshare_info.  Returns 0,
+ * -EPROTO for a malformed answer or content, or the negated errno of
+ * open(2)/ioctl(2)/read(2).
  */
 int msh_granule_read(const char *mnt, long *granule)
 {
@@ -80,6 +104,11 @@ int msh_granule_read(const char *mnt, long *granule)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	ret = granule_from_stat(fd, granule);
+	if (ret != -ENOTTY) {
+		msh_close_quiet(fd);
+		return ret;
+	}
 	/* One byte more than accepted, to notice overlong content. */
 	len = read_all(fd, buf, sizeof(buf));
 	msh_close_quiet(fd);

@@ -284,6 +284,16 @@ long verify_pattern(const void *p, size_t len, uint64_t seed)
 	return -1;
 }
 
+long verify_pattern_part(const void *base, size_t off, size_t len, uint64_t seed)
+{
+	const uint64_t *w = base;
+
+	for (size_t i = off / 8; i < (off + len) / 8; i++)
+		if (w[i] != pat(seed, i))
+			return (long)(i * 8);
+	return -1;
+}
+
 long verify_zero(const void *p, size_t len)
 {
 	const uint64_t *w = p;
@@ -612,6 +622,59 @@ long status_kib(pid_t pid, const char *key)
 	if (!slurp(path, buf, sizeof(buf)))
 		return -1;
 	return kib_field(buf, key);
+}
+
+long smaps_kib(const void *start, const char *key)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[256];
+	unsigned long s, e;
+	bool in = false;
+	long v = -1;
+
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		const char *sp = strchr(line, ' ');
+
+		/* "start-end perms ..." heads a mapping; "Key:   N kB" follow it. */
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && sp && sp[-1] != ':')
+			in = s == (unsigned long)start;
+		else if (in && !strncmp(line, key, strlen(key)) &&
+			 line[strlen(key)] == ':')
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+bool shmem_thp_works(void)
+{
+	static int known = -1;
+	char dir[] = "/tmp/thp-probe-XXXXXX", path[64];
+	bool works = false;
+	char *p;
+	int fd;
+
+	if (known >= 0)
+		return known;
+	CHECK(mkdtemp(dir) != NULL);
+	if (mount("tmpfs", dir, "tmpfs", 0, "huge=always") == 0) {
+		snprintf(path, sizeof(path), "%s/f", dir);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		CHECK(fd >= 0 && ftruncate(fd, 4L << 20) == 0);
+		/* A 2 MiB aligned view: reserve 4 MiB, map 2 MiB at its boundary. */
+		p = mmap(NULL, 4L << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(p != MAP_FAILED);
+		p = (char *)(((uintptr_t)p + (2L << 20) - 1) & ~((2UL << 20) - 1));
+		CHECK(mmap(p, 2L << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == p);
+		p[0] = 1;
+		works = smaps_kib(p, "ShmemPmdMapped") == 2048;
+		close(fd);
+		umount2(dir, MNT_DETACH);
+	}
+	rmdir(dir);
+	known = works;
+	return works;
 }
 
 long meminfo_kib(const char *key)

@@ -117,6 +117,11 @@ int probe_write(volatile void *addr, unsigned char val);
 void fill_pattern(void *p, size_t len, uint64_t seed);
 /* Returns -1 if it matches, else the offset of the first mismatch. */
 long verify_pattern(const void *p, size_t len, uint64_t seed);
+/*
+ * The same for [base + off, base + off + len) of what fill_pattern(base, ...,
+ * seed) wrote: -1 if it matches, else the offset (from base) of a mismatch.
+ */
+long verify_pattern_part(const void *base, size_t off, size_t len, uint64_t seed);
 /* Returns -1 if all bytes are zero, else the first non-zero offset. */
 long verify_zero(const void *p, size_t len);
 /* Touch (write one byte to) every page of [p, p+len). */
@@ -218,6 +223,14 @@ bool maps_overlaps(const void *start, size_t len);
 long fault_count(void);
 /* "KEY:  N kB" of /proc/PID/status (pid 0: self), e.g. "VmPTE"; -1 if absent. */
 long status_kib(pid_t pid, const char *key);
+/*
+ * Whether the kernel gives shared memory 2 MiB pages (a tmpfs with
+ * huge=always, probed once): not without THP (PREEMPT_RT), nor where the
+ * page cache cannot hold them (CONFIG_BASE_SMALL, the debug kernel).
+ */
+bool shmem_thp_works(void);
+/* "KEY: N kB" of the mapping starting at start in /proc/self/smaps; -1. */
+long smaps_kib(const void *start, const char *key);
 /* "KEY: N kB" of /proc/meminfo, settled: after RCU grace periods and
  * with the per-CPU counters folded, three readings in a row agree. */
 long meminfo_kib(const char *key);

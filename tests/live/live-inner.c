@@ -11,6 +11,10 @@
  *   PROT_EXEC stops code running from the granule; over a hole: ENOMEM.
  * - The statistics follow: a hole holds no pages, changed granules lose
  *   their tables, and the mount's used pages come back.
+ * - Page granular: the same for single pages and ranges that cross a
+ *   granule boundary (a reader and a writer spinning on the page, on the
+ *   other CPU, stopped when the ioctl returns); the other pages of the
+ *   granules keep their bytes and protection, in every attacher.
  * - mshare_map(), mshare_unmap() and mshare_protect() do the same.
  */
 #include "common.h"
@@ -57,6 +61,32 @@ static int protect_range(int fd, unsigned long first, unsigned long n, int prot)
 	struct mshare_protect mp = {
 		.region_offset = first * GRANULE, .size = n * GRANULE, .prot = prot,
 	};
+
+	return ioctl(fd, MSHAREFS_PROTECT, &mp);
+}
+
+#define PG	4096UL
+
+static int map_pages(int fd, size_t off, size_t len, int prot)
+{
+	struct mshare_create mc = {
+		.region_offset = off, .size = len, .prot = prot,
+		.flags = MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, .fd = (__u32)-1,
+	};
+
+	return ioctl(fd, MSHAREFS_CREATE_MAPPING, &mc);
+}
+
+static int unmap_pages(int fd, size_t off, size_t len)
+{
+	struct mshare_unmap mu = { .region_offset = off, .size = len };
+
+	return ioctl(fd, MSHAREFS_UNMAP, &mu);
+}
+
+static int protect_pages(int fd, size_t off, size_t len, int prot)
+{
+	struct mshare_protect mp = { .region_offset = off, .size = len, .prot = prot };
 
 	return ioctl(fd, MSHAREFS_PROTECT, &mp);
 }
@@ -114,7 +144,7 @@ static int spinner(volatile char *p, int write, int cpu)
 }
 
 /* Start a spinner on CPU 1 (or 0 on a single CPU) over a fresh window. */
-static pid_t start_spinner(int fd, unsigned long chunk, int write)
+static pid_t start_spinner_at(int fd, size_t off, int write)
 {
 	pid_t pid;
 
@@ -124,11 +154,16 @@ static pid_t start_spinner(int fd, unsigned long chunk, int write)
 	if (pid == 0) {
 		char *w = raw_attach(fd, SZ, write ? RW : PROT_READ);
 
-		_exit(spinner(w + chunk * GRANULE + 64, write, cpus_online() > 1 ? 1 : 0));
+		_exit(spinner(w + off, write, cpus_online() > 1 ? 1 : 0));
 	}
 	while (atomic_load(&spin->phase) != 1 || atomic_load(&spin->ops) < 1000)
 		sched_yield();
 	return pid;
+}
+
+static pid_t start_spinner(int fd, unsigned long chunk, int write)
+{
+	return start_spinner_at(fd, chunk * GRANULE + 64, write);
 }
 
 static void finish_spinner(pid_t pid, const char *what)
@@ -203,6 +238,32 @@ static int writes_widened(char *w)
 	if (probe_write(w + 2 * GRANULE, 0x5a) != 0)
 		return 1;
 	return 0;
+}
+
+/* Granule 7, page 5: a hole; pages 4 and 6 still hold pattern 7. */
+static int sees_page_hole(char *w)
+{
+	char *g = w + 7 * GRANULE;
+
+	if (probe_read(g + 5 * PG) != SIGSEGV || probe_write(g + 6 * PG - 1, 1) != SIGSEGV)
+		return 1;
+	if (verify_pattern(g, 5 * PG, 7) != -1 ||
+	    verify_pattern_part(g, 6 * PG, GRANULE - 6 * PG, 7) != -1)
+		return 2;
+	return 0;
+}
+
+/* The last page of granule 6 and the first two of 7: PROT_NONE; not more. */
+static int sees_pages_none(char *w)
+{
+	char *b = w + 7 * GRANULE;
+
+	if (probe_read(b - PG) != SIGSEGV || probe_read(b) != SIGSEGV ||
+	    probe_read(b + 2 * PG - 1) != SIGSEGV)
+		return 1;
+	if (probe_read(b - PG - 1) != 0 || probe_read(b + 2 * PG) != 0)
+		return 2;
+	return probe_write(b + 2 * PG, (unsigned char)pattern_word(7, 2 * PG / 8)) == 0 ? 0 : 3;
 }
 
 typedef int (*code_fn)(void);
@@ -322,6 +383,64 @@ int main(void)
 	EXPECT_OK(map_range(fd, 0, NCH, RW));
 	CHECK(verify_zero(w, SZ) == -1);
 
+	/* Page granular: one page of granule 7 becomes a hole, under a reader. */
+	fill_pattern(w + 7 * GRANULE, GRANULE, 7);
+	st = rstat(fd);
+	pid = start_spinner_at(fd, 7 * GRANULE + 5 * PG + 64, 0);
+	EXPECT_OK(unmap_pages(fd, 7 * GRANULE + 5 * PG, PG));
+	finish_spinner(pid, "UNMAP of one page");
+	CHECK(other_sees(fd, sees_page_hole) == 0);
+	CHECK(sees_page_hole(w) == 0);
+	CHECKF(rstat(fd).resident_pages == st.resident_pages - 1, "resident %llu, was %llu",
+	       (unsigned long long)rstat(fd).resident_pages,
+	       (unsigned long long)st.resident_pages);
+	EXPECT_ERRNO(protect_pages(fd, 7 * GRANULE + 4 * PG, 3 * PG, PROT_READ), ENOMEM);
+	CHECK(probe_write(w + 7 * GRANULE + 4 * PG, (unsigned char)pattern_word(7, 4 * PG / 8)) == 0);
+	/* One page read-only under a writer; its neighbours stay writable. */
+	pid = start_spinner_at(fd, 7 * GRANULE + 6 * PG + 64, 1);
+	EXPECT_OK(protect_pages(fd, 7 * GRANULE + 6 * PG, PG, PROT_READ));
+	finish_spinner(pid, "PROTECT read-only of one page");
+	CHECK(probe_write(w + 7 * GRANULE + 6 * PG + 100, 1) == SIGSEGV);
+	CHECK(probe_write(w + 7 * GRANULE + 7 * PG, (unsigned char)pattern_word(7, 7 * PG / 8)) == 0);
+	EXPECT_OK(protect_pages(fd, 7 * GRANULE + 6 * PG, PG, RW));
+	fill_pattern(w + 7 * GRANULE + 6 * PG, PG, 76);
+	CHECK(verify_pattern(w + 7 * GRANULE + 6 * PG, PG, 76) == -1);
+	/* A new page in the hole: zero; the neighbours keep their bytes. */
+	EXPECT_OK(map_pages(fd, 7 * GRANULE + 5 * PG, PG, RW));
+	CHECK(verify_zero(w + 7 * GRANULE + 5 * PG, PG) == -1);
+	CHECK(verify_pattern(w + 7 * GRANULE, 5 * PG, 7) == -1);
+	/* Three pages across the boundary of granules 6 and 7: PROT_NONE. */
+	fill_pattern(w + 6 * GRANULE, GRANULE, 6);
+	fill_pattern(w + 7 * GRANULE, GRANULE, 7);
+	EXPECT_OK(protect_pages(fd, 7 * GRANULE - PG, 3 * PG, PROT_NONE));
+	CHECK(sees_pages_none(w) == 0);
+	CHECK(other_sees(fd, sees_pages_none) == 0);
+	EXPECT_OK(protect_pages(fd, 7 * GRANULE - PG, 3 * PG, RW));
+	CHECK(verify_pattern(w + 6 * GRANULE, GRANULE, 6) == -1);
+	CHECK(verify_pattern(w + 7 * GRANULE, GRANULE, 7) == -1);
+	/* Exec per page: code runs from one page, not from the next. */
+	{
+		unsigned char *code = (unsigned char *)w + 6 * GRANULE + 3 * PG;
+		static const unsigned char ret9[] = { 0xb8, 9, 0, 0, 0, 0xc3 };
+		struct sigaction sa = { .sa_handler = spin_handler }, old;
+		volatile int got = -1;
+
+		EXPECT_OK(protect_pages(fd, 6 * GRANULE, GRANULE, RW));
+		EXPECT_OK(protect_pages(fd, 6 * GRANULE + 3 * PG, PG, RWX));
+		memcpy(code, ret9, sizeof(ret9));
+		memcpy(code + PG, ret9, sizeof(ret9));
+		__builtin___clear_cache((char *)code, (char *)code + PG + sizeof(ret9));
+		CHECK(((code_fn)(void *)code)() == 9);
+		memset(spin, 0, sizeof(*spin));
+		sigaction(SIGSEGV, &sa, &old);
+		if (!sigsetjmp(spin_jmp, 1))
+			got = ((code_fn)(void *)(code + PG))();
+		sigaction(SIGSEGV, &old, NULL);
+		CHECKF(got == -1 && atomic_load(&spin->sig) == SIGSEGV,
+		       "code ran (%d) from a page without PROT_EXEC", got);
+		EXPECT_OK(protect_pages(fd, 6 * GRANULE, GRANULE, RWX));
+	}
+
 	/* The library's wrappers send the same requests. */
 	fill_pattern(w + 6 * GRANULE, GRANULE, 6);
 	EXPECT_OK(mshare_protect(fd, 6 * GRANULE, GRANULE, PROT_READ));
@@ -332,7 +451,9 @@ int main(void)
 	EXPECT_ERRNO(mshare_protect(fd, 6 * GRANULE, GRANULE, RW), ENOMEM);
 	EXPECT_OK(mshare_map(fd, 6 * GRANULE, GRANULE, RW));
 	CHECK(verify_zero(w + 6 * GRANULE, GRANULE) == -1);
-	EXPECT_ERRNO(mshare_map(fd, GRANULE / 2, GRANULE, RW), EINVAL);
+	EXPECT_OK(mshare_map(fd, GRANULE / 2, GRANULE, RW));
+	CHECK(verify_zero(w + GRANULE / 2, GRANULE) == -1);
+	EXPECT_ERRNO(mshare_map(fd, PG / 2, GRANULE, RW), EINVAL);
 	EXPECT_ERRNO(mshare_unmap(fd, 0, SZ + GRANULE), EINVAL);
 	EXPECT_ERRNO(mshare_protect(fd, 0, GRANULE, 0x10), EINVAL);
 

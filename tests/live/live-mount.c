@@ -2,13 +2,17 @@
 /*
  * live-mount: the msharefs mount itself.  /sys/fs/mshare exists and is an
  * msharefs mount (magic, statfs fields, /proc/self/mounts); mshare_info
- * reads "2097152\n", cannot be unlinked, renamed, replaced, truncated or
- * mmapped.
+ * reads "549755813888\n" (upstream's unit, 512 GiB), while the granule in
+ * the statistics and mshare_granule() is 2 MiB; it cannot be unlinked,
+ * renamed, replaced, truncated or mmapped.
  */
 #include "common.h"
 
+#include <libmshare.h>
+
 #include <fcntl.h>
 #include <linux/msharefs.h>
+#include <sys/ioctl.h>
 #include <mntent.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,15 +28,21 @@ static void check_info_content(void)
 	ssize_t n;
 	int fd = EXPECT_OK(open(INFO, O_RDONLY));
 
+	struct msharefs_fs_stat st;
+
 	n = read(fd, buf, sizeof(buf) - 1);
-	CHECK(n == 8);
+	CHECK(n == 13);
 	buf[n > 0 ? n : 0] = 0;
-	CHECKF(strcmp(buf, "2097152\n") == 0, "mshare_info reads '%s'", buf);
+	CHECKF(strcmp(buf, "549755813888\n") == 0, "mshare_info reads '%s'", buf);
 	CHECK(read(fd, buf, sizeof(buf)) == 0);		/* EOF */
 	n = pread(fd, buf, sizeof(buf) - 1, 3);
-	CHECK(n == 5);
+	CHECK(n == 10);
 	buf[n > 0 ? n : 0] = 0;
-	CHECKF(strcmp(buf, "7152\n") == 0, "pread at 3 reads '%s'", buf);
+	CHECKF(strcmp(buf, "755813888\n") == 0, "pread at 3 reads '%s'", buf);
+	/* The granule: 2 MiB, a divisor of what mshare_info says. */
+	EXPECT_OK(ioctl(fd, MSHAREFS_GET_FS_STAT, &st));
+	CHECKF(st.granule == GRANULE, "granule %llu", (unsigned long long)st.granule);
+	CHECK(mshare_granule() == (long)GRANULE);
 	close(fd);
 }
 

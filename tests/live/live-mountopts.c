@@ -188,6 +188,8 @@ static void bad_options(void)
 		"mode=999", "mode=10000", "mode=abc", "mode=",
 		"uid=4294967295", "gid=4294967295", "uid=-1", "gid=x",
 		"unknown=1", "unknown", "size=1m,bogus",
+		"huge=advise", "huge=deny", "huge=force", "huge=Always", "huge=",
+		"huge", "huge=1",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

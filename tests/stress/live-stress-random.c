@@ -20,16 +20,19 @@
  * unsized region, unaligned or oversized or overflowing ranges, bad prot,
  * bad flags, file-backed sources, bad pointer, directory and mshare_info
  * fds, unknown requests), MSHAREFS_GET_REGION_STAT / MSHAREFS_GET_FS_STAT
- * (numbers checked against the model), read and write of a granule through
+ * (numbers checked against the model), read and write of a segment through
  * a window, fork (the child becomes a worker with the parent's fds and
  * windows), exit, SIGKILL (the population is refilled), unlink; and now and
  * then a concurrent phase (below).
  *
- * The model (per region instance, per 2 MiB granule): hole or mapped, the
- * range protection, the content version, whether memory is surely / maybe
- * allocated (bounds for resident_pages and the mount's used pages).  A
- * granule is checked through 1024 sample words (two per page): a write of
- * version v stores word(region, granule, i, v) = v << 32 | hash; a read
+ * The model (per region instance, per 256 KiB segment, an eighth of a
+ * granule, so that the range ioctls change parts of granules and ranges
+ * across granule boundaries as well as whole granules): hole or mapped,
+ * the range protection, the content version, whether memory is surely /
+ * maybe allocated (bounds for resident_pages and the mount's used pages;
+ * the bounds assume 4 KiB pages: shmem_enabled=never, Debian's default).
+ * A segment is checked through 128 sample words (two per page): a write of
+ * version v stores word(region, segment, i, v) = v << 32 | hash; a read
  * expects exactly the model's version (all zero after CREATE_MAPPING or
  * ftruncate), and a "full" read also checks that every other word is zero.
  * Expected signals (msharefs(7) "Page faults"): SIGSEGV for a hole, for a
@@ -40,16 +43,16 @@
  * fetches are not tried.
  *
  * Concurrent phase: 1-3 workers with a window on one region hammer it
- * (random single-word reads and writes on random granules) while another
+ * (random single-word reads and writes on random segments) while another
  * worker issues CREATE_MAPPING / UNMAP / PROTECT on random ranges of it.
- * The coordinator publishes per granule, in shared memory, the model state
+ * The coordinator publishes per segment, in shared memory, the model state
  * and a sequence number, marked "pending" from before the command is sent
  * until after the reply came.  A hammer access bracketed by two equal,
- * not pending, readings of its granule's state must have exactly the
+ * not pending, readings of its segment's state must have exactly the
  * outcome that state predicts (SIGSEGV for a hole or a forbidden access,
  * success otherwise: UNMAP and PROTECT take effect for everyone when the
  * ioctl returns); any read must see zero or a valid word of that region
- * and granule; the only signal is SIGSEGV.  Afterwards each granule's
+ * and segment; the only signal is SIGSEGV.  Afterwards each segment's
  * content is "any valid word".
  *
  * The run stops after MSHARE_STRESS_SECONDS (default 60) or
@@ -85,13 +88,17 @@
 #define NNAMES		4	/* region names r0..r3 */
 #define MAXINST		8	/* region instances alive at once (memory bound) */
 #define MAXG		8	/* granules per region */
+#define SPG		8	/* model segments per granule (256 KiB, 64 pages) */
+#define SEG		(GRANULE / SPG)
+#define MAXS		(MAXG * SPG)
 #define MAXW		8	/* workers */
 #define MINW		3
 #define NFD		4	/* fd slots per worker */
 #define NWIN		4	/* window slots per worker */
-#define NSAMP		1024	/* sample words per granule */
+#define NSAMP		((int)(SEG / PS) * 2)	/* sample words per segment */
 #define PS		4096UL
 #define GPAGES		((int)(GRANULE / PS))
+#define SPAGES		((int)(SEG / PS))
 #define VER_ANY		UINT32_MAX
 #define REPLY_MS	60000
 #define CLOSED_FD	999
@@ -162,12 +169,12 @@ struct cmd {
 	int flags;		/* open / mmap flags */
 	int prot;
 	int variant;
-	int g;			/* granule */
-	int full;		/* read: check the whole granule */
+	int g;			/* segment */
+	int full;		/* read: check the whole segment */
 	int ioc_fd;		/* IF_* */
 	int fdsrc;		/* FS_* */
 	int ptr;		/* PTR_* */
-	int ng;			/* hammer: granules */
+	int ng;			/* hammer: segments */
 	uint32_t inst, ver;
 	uint64_t a, b;		/* sizes / offsets */
 	unsigned long req;
@@ -191,7 +198,7 @@ struct reply {
 /* Shared with every worker (allocated before the first one is forked). */
 struct shared {
 	_Atomic int stop;
-	_Atomic uint64_t gstate[MAXG];	/* seq << 16 | pending << 9 | hole << 8 | prot */
+	_Atomic uint64_t gstate[MAXS];	/* seq << 16 | pending << 9 | hole << 8 | prot */
 };
 #define GS_HOLE		(1u << 8)
 #define GS_PENDING	(1u << 9)
@@ -235,7 +242,7 @@ static void worker_signals(void)
 
 static void w_rw(const struct cmd *c, struct reply *r, bool write)
 {
-	char *base = waddr[c->win] + (size_t)c->g * GRANULE;
+	char *base = waddr[c->win] + (size_t)c->g * SEG;
 	volatile long k = 0;
 	int sig;
 
@@ -269,7 +276,7 @@ static void w_rw(const struct cmd *c, struct reply *r, bool write)
 			}
 		}
 	} else {
-		for (k = 0; k < (long)(GRANULE / 8); k++) {
+		for (k = 0; k < (long)(SEG / 8); k++) {
 			long p = k / 512, j = k % 512;
 			int idx = j == 0 ? (int)(2 * p) :
 				  j == 1 + (p * 37 + c->g * 11) % 511 ? (int)(2 * p + 1) : -1;
@@ -319,7 +326,7 @@ static void w_hammer(const struct cmd *c, struct reply *r)
 			int g = (int)rng_below(&rs, (uint64_t)c->ng);
 			int i = (int)rng_below(&rs, NSAMP);
 			bool wr = (c->prot & P_W) && (rng_next(&rs) & 1);
-			volatile uint64_t *p = (volatile uint64_t *)(base + (size_t)g * GRANULE + samp_off(g, i));
+			volatile uint64_t *p = (volatile uint64_t *)(base + (size_t)g * SEG + samp_off(g, i));
 			uint32_t ver = (uint32_t)rng_below(&rs, 0xfffffffdu) + 1;
 			uint64_t val = wr ? pword(c->inst, g, i, ver) : 0, got = 0, s1, s2;
 			int sig;
@@ -333,14 +340,14 @@ static void w_hammer(const struct cmd *c, struct reply *r)
 			if (sig)
 				segv++;
 			if (sig && sig != SIGSEGV) {
-				snprintf(r->msg, sizeof(r->msg), "%s granule %d word %d: signal %d (%s)",
+				snprintf(r->msg, sizeof(r->msg), "%s segment %d word %d: signal %d (%s)",
 					 wr ? "write" : "read", g, i, sig, strsignal(sig));
 				goto fail;
 			}
 			if (!sig && !wr && !(got == 0 || pvalid(c->inst, g, i, got))) {
 				snprintf(r->msg, sizeof(r->msg),
-					 "read granule %d word %d (offset %#zx): %#llx is neither 0 nor a word of region #%u granule %d",
-					 g, i, (size_t)g * GRANULE + samp_off(g, i),
+					 "read segment %d word %d (offset %#zx): %#llx is neither 0 nor a word of region #%u segment %d",
+					 g, i, (size_t)g * SEG + samp_off(g, i),
 					 (unsigned long long)got, c->inst, g);
 				goto fail;
 			}
@@ -358,7 +365,7 @@ static void w_hammer(const struct cmd *c, struct reply *r)
 				stable++;
 				if ((want == 1 && sig) || (want == 0 && !sig)) {
 					snprintf(r->msg, sizeof(r->msg),
-						 "%s granule %d word %d: %s, but no ioctl in flight and the range is %s prot %#x (window prot %#x)",
+						 "%s segment %d word %d: %s, but no ioctl in flight and the range is %s prot %#x (window prot %#x)",
 						 wr ? "write" : "read", g, i,
 						 sig ? "SIGSEGV" : "no fault", hole ? "a hole," : "mapped,",
 						 (unsigned int)(s1 & 0xff), c->prot);
@@ -620,7 +627,7 @@ struct inst {
 	int name;		/* the name it was created under */
 	bool linked;
 	int ng;			/* 0: size not set */
-	struct gran g[MAXG];
+	struct gran g[MAXS];	/* per segment */
 };
 
 struct mfd {
@@ -824,9 +831,9 @@ static int inst_windows(int i, int *attachers)
 static void inst_resident(int i, long *lo, long *hi)
 {
 	*lo = *hi = 0;
-	for (int g = 0; g < insts[i].ng; g++) {
-		*lo += insts[i].g[g].sure ? GPAGES : 0;
-		*hi += insts[i].g[g].maybe ? GPAGES : 0;
+	for (int g = 0; g < insts[i].ng * SPG; g++) {
+		*lo += insts[i].g[g].sure ? SPAGES : 0;
+		*hi += insts[i].g[g].maybe ? SPAGES : 0;
 	}
 }
 
@@ -1173,7 +1180,7 @@ static bool op_close(void)
 static void set_size(int i, int ng)
 {
 	insts[i].ng = ng;
-	for (int g = 0; g < ng; g++)
+	for (int g = 0; g < ng * SPG; g++)
 		insts[i].g[g] = (struct gran){ .prot = P_ALL };
 }
 
@@ -1332,7 +1339,7 @@ static bool op_winbad(void)
 	return true;
 }
 
-/* Read or write one granule through window s of worker w; judged. */
+/* Read or write one segment through window s of worker w; judged. */
 static void do_access(int w, int s, int g, bool write, bool full)
 {
 	int i = workers[w].win[s].inst, wprot = workers[w].win[s].prot;
@@ -1353,7 +1360,7 @@ static void do_access(int w, int s, int g, bool write, bool full)
 		c.ver = next_ver++;
 	else
 		c.ver = gr->ver;
-	note("w%d[%d] %s%s granule %d of window %d (%s) of region #%u (%s, range %s, %s)%s",
+	note("w%d[%d] %s%s segment %d of window %d (%s) of region #%u (%s, range %s, %s)%s",
 	     WNAME(w), write ? "write" : "read", full ? " (whole)" : "", g, s,
 	     prot_str(wprot), insts[i].id, gr->hole ? "hole" : "mapped", prot_str(gr->prot),
 	     gr->ver == VER_ANY ? "any valid words" : gr->ver ? "pattern" : "zero",
@@ -1373,22 +1380,26 @@ static void do_access(int w, int s, int g, bool write, bool full)
 			ffail("signal %d (%s) at word %ld, expected %s", r.sig, strsignal(r.sig),
 			      r.v[0], want ? "none" : "SIGSEGV");
 		else if (r.v[0])
-			ffail("SIGSEGV at word %ld of the granule, after the first worked", r.v[0]);
+			ffail("SIGSEGV at word %ld of the segment, after the first worked", r.v[0]);
 		else if (want == 1)
 			ffail("SIGSEGV, expected the access to work");
 	} else {
 		done_note("mismatch");
-		ffail("word %ld (offset %#lx in the granule) is %#lx, expected %s%#lx",
+		ffail("word %ld (offset %#lx in the segment) is %#lx, expected %s%#lx",
 		      r.v[0], r.v[1], r.v[2], r.v[3] == -1 ? "0 or any valid word, not " : "",
 		      r.v[3] == -1 ? r.v[2] : r.v[3]);
 	}
-	if (!gr->hole) {
-		gr->maybe = true;
-		if (r.ret == RS_OK) {
-			gr->sure = true;
-			if (write)
-				gr->ver = c.ver;
-		}
+	/*
+	 * A fault builds the granule's region table: every page of it that
+	 * is not a hole may be allocated now.
+	 */
+	for (int t = g - g % SPG; t < g - g % SPG + SPG; t++)
+		if (!insts[i].g[t].hole)
+			insts[i].g[t].maybe = true;
+	if (!gr->hole && r.ret == RS_OK) {
+		gr->sure = true;
+		if (write)
+			gr->ver = c.ver;
 	}
 }
 
@@ -1399,22 +1410,29 @@ static bool op_access(bool write)
 	if (w < 0)
 		return false;
 	i = workers[w].win[s].inst;
-	do_access(w, s, (int)rnd((uint64_t)insts[i].ng), write, !write && rnd(12) == 0);
+	do_access(w, s, (int)rnd((uint64_t)insts[i].ng * SPG), write, !write && rnd(12) == 0);
 	return true;
 }
 
 /* ---- the ioctls ---- */
 
+/*
+ * A range of segments of a region of ng granules: parts of granules and
+ * ranges across their boundaries, whole granules, the whole region.
+ */
 static void rand_range(int ng, uint64_t *off, uint64_t *size)
 {
-	int o = (int)rnd((uint64_t)ng), n = 1 + (int)rnd((uint64_t)(ng - o));
+	int ns = ng * SPG, o = (int)rnd((uint64_t)ns), n = 1 + (int)rnd((uint64_t)(ns - o));
 
-	if (rnd(4) == 0) {	/* whole region */
+	if (rnd(4) == 0) {	/* whole granules */
+		o -= o % SPG;
+		n = SPG * (1 + (int)rnd((uint64_t)(ng - o / SPG)));
+	} else if (rnd(4) == 0) {	/* whole region */
 		o = 0;
-		n = ng;
+		n = ns;
 	}
-	*off = (uint64_t)o * GRANULE;
-	*size = (uint64_t)n * GRANULE;
+	*off = (uint64_t)o * SEG;
+	*size = (uint64_t)n * SEG;
 }
 
 static const char *req_name(unsigned long req)
@@ -1445,7 +1463,7 @@ static void ioc_fill(struct cmd *c, unsigned long req, uint64_t off, uint64_t si
 /* The model after a successful req on [off, off+size) of instance i. */
 static void ioc_apply(int i, unsigned long req, uint64_t off, uint64_t size, int prot)
 {
-	for (uint64_t g = off / GRANULE; g < (off + size) / GRANULE; g++) {
+	for (uint64_t g = off / SEG; g < (off + size) / SEG; g++) {
 		struct gran *gr = &insts[i].g[g];
 
 		if (req == MSHAREFS_CREATE_MAPPING)
@@ -1459,7 +1477,7 @@ static void ioc_apply(int i, unsigned long req, uint64_t off, uint64_t size, int
 
 static bool range_has_hole(int i, uint64_t off, uint64_t size)
 {
-	for (uint64_t g = off / GRANULE; g < (off + size) / GRANULE; g++)
+	for (uint64_t g = off / SEG; g < (off + size) / SEG; g++)
 		if (insts[i].g[g].hole)
 			return true;
 	return false;
@@ -1490,9 +1508,9 @@ static bool op_ioctl(void)
 	c.slot = s;
 	ioc_fill(&c, req, off, size, prot);
 	hole = range_has_hole(i, off, size);
-	note("w%d[%d] %s slot %d (region #%u, %d granules) [%llu, +%llu) granules%s%s%s",
+	note("w%d[%d] %s slot %d (region #%u, %d granules) [%llu, +%llu) segments%s%s%s",
 	     WNAME(w), req_name(req), s, insts[i].id, insts[i].ng,
-	     (unsigned long long)(off / GRANULE), (unsigned long long)(size / GRANULE),
+	     (unsigned long long)(off / SEG), (unsigned long long)(size / SEG),
 	     req == MSHAREFS_UNMAP ? "" : " prot ", req == MSHAREFS_UNMAP ? "" : prot_str(prot),
 	     req == MSHAREFS_PROTECT && hole ? " (has a hole: ENOMEM)" : "");
 	counts[req == MSHAREFS_CREATE_MAPPING ? K_CREATE : req == MSHAREFS_UNMAP ? K_UNMAP : K_PROTECT]++;
@@ -1536,8 +1554,8 @@ static bool op_ioctl_bad(void)
 	switch (d) {
 	case 0: what = "read-only fd"; errs = e_ebadf; break;
 	case 1: what = "region size not set"; break;
-	case 2: what = "offset not aligned"; off += PS; break;
-	case 3: what = "size not aligned"; size += PS; break;
+	case 2: what = "offset not page-aligned"; off += 1 + rnd(PS - 1); break;
+	case 3: what = "size not page-aligned"; size += 1 + rnd(PS - 1); break;
 	case 4: what = "size 0"; size = 0; break;
 	case 5: what = "beyond the end"; off = (uint64_t)insts[i].ng * GRANULE - GRANULE; size = 2 * GRANULE; break;
 	case 6: what = "offset + size overflows"; off = ~(uint64_t)(GRANULE - 1); size = 2 * GRANULE; break;
@@ -1961,11 +1979,11 @@ static bool op_phase(void)
 		  (int)workers[h[0]].pid, nh > 1 ? (int)workers[h[1]].pid : 0,
 		  nh > 2 ? (int)workers[h[2]].pid : 0);
 	counts[K_PHASE]++;
-	for (int g = 0; g < insts[i].ng; g++)
+	for (int g = 0; g < insts[i].ng * SPG; g++)
 		publish(i, g, false);
 	atomic_store(&sh->stop, 0);
 	for (int k = 0; k < nh; k++) {
-		struct cmd c = { .op = W_HAMMER, .win = hw[k], .ng = insts[i].ng,
+		struct cmd c = { .op = W_HAMMER, .win = hw[k], .ng = insts[i].ng * SPG,
 				 .prot = workers[h[k]].win[hw[k]].prot, .inst = insts[i].id,
 				 .a = 60000, .seed = rng_next(&rs) | 1 };
 
@@ -1988,13 +2006,13 @@ static bool op_phase(void)
 		c.slot = ds;
 		ioc_fill(&c, req, off, size, prot);
 		hole = range_has_hole(i, off, size);
-		note("phase: w%d[%d] %s [%llu, +%llu) granules of region #%u%s%s%s", WNAME(d),
-		     req_name(req), (unsigned long long)(off / GRANULE),
-		     (unsigned long long)(size / GRANULE), insts[i].id,
+		note("phase: w%d[%d] %s [%llu, +%llu) segments of region #%u%s%s%s", WNAME(d),
+		     req_name(req), (unsigned long long)(off / SEG),
+		     (unsigned long long)(size / SEG), insts[i].id,
 		     req == MSHAREFS_UNMAP ? "" : " prot ", req == MSHAREFS_UNMAP ? "" : prot_str(prot),
 		     req == MSHAREFS_PROTECT && hole ? " (has a hole: ENOMEM)" : "");
 		counts[K_PHASE_IOCTL]++;
-		for (uint64_t g = off / GRANULE; g < (off + size) / GRANULE; g++)
+		for (uint64_t g = off / SEG; g < (off + size) / SEG; g++)
 			publish(i, (int)g, true);
 		if (!wcall(d, &c, &r))
 			break;
@@ -2002,7 +2020,7 @@ static bool op_phase(void)
 			judge(&r, false, e_enomem);
 		else if (judge(&r, true, NOERR))
 			ioc_apply(i, req, off, size, prot);
-		for (uint64_t g = off / GRANULE; g < (off + size) / GRANULE; g++)
+		for (uint64_t g = off / SEG; g < (off + size) / SEG; g++)
 			publish(i, (int)g, false);
 	}
 	usleep((useconds_t)rnd(30000));
@@ -2028,7 +2046,7 @@ static bool op_phase(void)
 			ffail("%s", r.msg);
 	}
 	/* contents are now "any valid word"; memory maybe allocated */
-	for (int g = 0; g < insts[i].ng; g++) {
+	for (int g = 0; g < insts[i].ng * SPG; g++) {
 		struct gran *gr = &insts[i].g[g];
 
 		if (!gr->hole) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * mshare_info parsing and mshare_granule().
+ * mshare_info parsing and mshare_granule(): the granule from
+ * MSHAREFS_GET_FS_STAT on mshare_info, or (a file that does not answer it)
+ * from its text.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +200,63 @@ static void test_granule_long_mount(void **state)
 	free(path);
 }
 
+/*
+ * A module that answers MSHAREFS_GET_FS_STAT with granule fake_granule, or
+ * fails it with fake_stat_errno (a fake_ioctl() function returns -errno).
+ */
+static unsigned long long fake_granule;
+static int fake_stat_errno;
+
+static int stat_kernel(int fd, unsigned long req, void *arg)
+{
+	struct msharefs_fs_stat *st = arg;
+
+	(void)fd;
+	if (req != MSHAREFS_GET_FS_STAT)
+		return -ENOTTY;
+	if (fake_stat_errno)
+		return -fake_stat_errno;
+	memset(st, 0, sizeof(*st));
+	st->version = 1;
+	st->size = sizeof(*st);
+	st->granule = fake_granule;
+	st->page_size = 4096;
+	return 0;
+}
+
+static void test_granule_from_stat(void **state)
+{
+	const char *mnt = *state;
+
+	/* mshare_info holds upstream's unit; the statistics the granule. */
+	write_info(mnt, "549755813888\n", 13);
+	fake_ioctl(stat_kernel);
+	fake_granule = 2097152;
+	fake_stat_errno = 0;
+	fake_reset();
+	msh_granule_cache_reset();
+	assert_int_equal(mshare_granule(), 2097152);
+	assert_int_equal(fake_calls(FAKE_IOCTL), 1);
+	assert_int_equal(fake_last.ioctl_req, MSHAREFS_GET_FS_STAT);
+	assert_int_equal(fake_calls(FAKE_READ), 0);
+	assert_int_equal(fake_calls(FAKE_CLOSE), 1);
+
+	/* Not a power of two, or an error of the request: no fallback. */
+	fake_granule = 3 << 20;
+	expect_granule_error(EPROTO);
+	fake_granule = 0;
+	expect_granule_error(EPROTO);
+	fake_granule = 2097152;
+	fake_stat_errno = EIO;
+	expect_granule_error(EIO);
+
+	/* A file that does not answer (msharefs 0.1): its text. */
+	fake_ioctl(NULL);
+	write_info(mnt, "2097152\n", 8);
+	msh_granule_cache_reset();
+	assert_int_equal(mshare_granule(), 2097152);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fake_mount_fixture_setup, \
 					       fake_mount_fixture_teardown)
 
@@ -211,6 +270,7 @@ int main(void)
 		T(test_granule_io_errors),
 		T(test_granule_no_mount),
 		T(test_granule_long_mount),
+		T(test_granule_from_stat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,7 @@ set -e
 MNT=/sys/fs/mshare
 step() { printf '\n== %s\n' "$*"; }
 
-step "msharefs is mounted at $MNT; granule (cat $MNT/mshare_info): $(cat $MNT/mshare_info) bytes"
+step "msharefs is mounted at $MNT; cat $MNT/mshare_info: $(cat $MNT/mshare_info) bytes (upstream's unit; regions come in multiples of 2 MiB)"
 
 step "mshare-producer creates region 'demo', writes a message, waits for 3 acknowledgements"
 mshare-producer -w 3 -t 60 demo "hello from mshare-producer, shared through msharefs" &
