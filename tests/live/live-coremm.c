@@ -39,11 +39,12 @@
  *            unregister.
  *  hwpoison  memory failure on region pages, as root: MADV_SOFT_OFFLINE
  *            of a page the reader checks and MADV_HWPOISON of one the
- *            writer writes.  Region pages are on no LRU list and in no
- *            page cache, so memory_failure() cannot unmap or isolate
- *            them: soft offline fails (EBUSY or EIO) and moves nothing;
- *            MADV_HWPOISON marks the page (kpageflags HWPOISON), reports
- *            an unknown page state and fails with EBUSY, and the page stays
+ *            writer writes.  memory_failure() finds no mapping of a
+ *            region page to remove (windows map the region file, not the
+ *            page's shmem file) and the region holds a reference of its
+ *            own: soft offline fails (EBUSY: migration fails) and moves
+ *            nothing; MADV_HWPOISON marks the page (kpageflags HWPOISON),
+ *            gives up on it and fails with EBUSY, and the page stays
  *            mapped, at the same PFN, in every attacher (a fresh window
  *            too): never unmapped from one attacher only.  The poisoned
  *            page is never given back to the allocator (one page per
