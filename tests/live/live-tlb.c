@@ -315,6 +315,14 @@ static int spinner_a(void *arg)
 	if (verify_pattern(w, SZ / 2, 7) != -1)
 		return 4;
 	atomic_store(&x->count, 0);	/* fault the control page in first */
+	/*
+	 * And the loop's code: the count is the process's, and a first call
+	 * of pattern_word() can fault its text page in (it did, 1 fault, once
+	 * common.c grew).
+	 */
+	for (int k = 0; k < NSLOT / 2; k++)
+		if (*(volatile uint64_t *)(w + slot_off(k)) != pattern_word(7, slot_off(k) / 8))
+			return 4;
 	f0 = fault_count();
 	atomic_store(&x->ready, 1);
 	for (long n = 1; !atomic_load_explicit(&x->stop, memory_order_relaxed); n++) {
