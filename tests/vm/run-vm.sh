@@ -197,7 +197,8 @@ fi
 secs=$(($(date +%s) - start))
 
 scan_console() { # lines from the kernel, not the harness's own progress lines
-	tr -d '\r' <"$console" | grep -v 'mshare-vm: ' | grep -E -A12 "$BAD" | head -n 30
+	tr -d '\r' <"$console" | grep -v 'mshare-vm: ' | awk -f "$here/klog-expected.awk" |
+		grep -E -A12 "$BAD" | head -n 30
 }
 
 if [ -n "$run" ]; then
