@@ -218,6 +218,8 @@ bool maps_overlaps(const void *start, size_t len);
 long fault_count(void);
 /* "KEY:  N kB" of /proc/PID/status (pid 0: self), e.g. "VmPTE"; -1 if absent. */
 long status_kib(pid_t pid, const char *key);
+/* "KEY N" of /proc/vmstat (numa_hint_faults, ...); -1 if absent. */
+long vmstat_num(const char *key);
 /* "KEY: N kB" of /proc/meminfo, settled: after RCU grace periods and
  * with the per-CPU counters folded, three readings in a row agree. */
 long meminfo_kib(const char *key);

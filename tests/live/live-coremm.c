@@ -749,17 +749,6 @@ static void step_hwpoison(void)
 	workers_check("hwpoison");
 }
 
-static long vmstat(const char *key)
-{
-	const char *t = proc_read("/proc/vmstat");
-	size_t kl = strlen(key);
-
-	for (const char *p = t; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (!strncmp(p, key, kl) && p[kl] == ' ')
-			return atol(p + kl + 1);
-	return -1;
-}
-
 /* Nodes in /sys/devices/system/node/online ("0", "0-1", "0,2-3"). */
 static int nodes_online(void)
 {
@@ -851,8 +840,8 @@ static void step_numa(void)
 
 	/* NUMA balancing, the writer on CPU 0 and the reader on CPU 1. */
 	old = proc_read("/proc/sys/kernel/numa_balancing");
-	hint0 = vmstat("numa_hint_faults");
-	migr0 = vmstat("numa_pages_migrated");
+	hint0 = vmstat_num("numa_hint_faults");
+	migr0 = vmstat_num("numa_pages_migrated");
 	if (old) {
 		char saved[16];
 
@@ -861,7 +850,7 @@ static void step_numa(void)
 		sleep_ms(3000);
 		proc_write("/proc/sys/kernel/numa_balancing", saved);
 		printf("note: numa: numa_balancing=1 for 3 s: numa_hint_faults +%ld, numa_pages_migrated +%ld\n",
-		       vmstat("numa_hint_faults") - hint0, vmstat("numa_pages_migrated") - migr0);
+		       vmstat_num("numa_hint_faults") - hint0, vmstat_num("numa_pages_migrated") - migr0);
 	}
 
 	nodes_of(pages, NUMA_PAGES, after);

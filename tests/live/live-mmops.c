@@ -168,17 +168,6 @@ static void numa_off(void)
 	       "disable numa_balancing");
 }
 
-static long vmstat(const char *key)
-{
-	const char *t = proc_read("/proc/vmstat");
-	size_t kl = strlen(key);
-
-	for (const char *p = t; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, kl) && p[kl] == ' ')
-			return atol(p + kl + 1);
-	return -1;
-}
-
 static void numa_balancing(void)
 {
 	const char *old = proc_read("/proc/sys/kernel/numa_balancing");
@@ -190,8 +179,8 @@ static void numa_balancing(void)
 	}
 	klog_mark("op: numa_balancing=1");
 	CHECKF(proc_write("/proc/sys/kernel/numa_balancing", "1") == 0, "enable numa_balancing");
-	upd0 = vmstat("numa_pte_updates");
-	hint0 = vmstat("numa_hint_faults");
+	upd0 = vmstat_num("numa_pte_updates");
+	hint0 = vmstat_num("numa_hint_faults");
 	f0 = fault_count();
 	/* NUMA scanning starts after ~1 s of CPU time of the task */
 	end = now_ms() + 3000;
@@ -202,7 +191,7 @@ static void numa_balancing(void)
 	}
 	fprintf(stderr, "  numa_balancing=1 for 3 s: %ld passes, %ld faults, numa_pte_updates +%ld, "
 		"numa_hint_faults +%ld\n", passes, fault_count() - f0,
-		vmstat("numa_pte_updates") - upd0, vmstat("numa_hint_faults") - hint0);
+		vmstat_num("numa_pte_updates") - upd0, vmstat_num("numa_hint_faults") - hint0);
 	CHECK(proc_write("/proc/sys/kernel/numa_balancing", "0") == 0);
 	AFTER("numa_balancing=1");
 }
