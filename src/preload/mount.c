@@ -118,8 +118,15 @@ static int scan_mountinfo(char *out, size_t len)
 	return found;
 }
 
+/*
+ * The granule, as libmshare's mshare_granule() finds it: what the module
+ * reports in MSHAREFS_GET_FS_STAT on mshare_info; the text of mshare_info
+ * is upstream's alignment unit (512 GiB), the granule itself only for a
+ * module without statistics (ENOTTY).
+ */
 static size_t read_granule(const char *mnt)
 {
+	struct msharefs_fs_stat st = { 0 };
 	char path[MSP_PATH_MAX], buf[32];
 	size_t g = 0;
 	ssize_t n;
@@ -131,6 +138,17 @@ static size_t read_granule(const char *mnt)
 	fd = msp_sys_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return 0;
+	if (msp_sys_ioctl(fd, MSHAREFS_GET_FS_STAT, &st) == 0) {
+		msp_sys_close(fd);
+		g = (size_t)st.granule;
+		if (g < (size_t)msp_sys_page_size() || (g & (g - 1)))
+			return 0;
+		return g;
+	}
+	if (errno != ENOTTY) {
+		msp_sys_close(fd);
+		return 0;
+	}
 	n = msp_sys_read(fd, buf, sizeof(buf) - 1);
 	msp_sys_close(fd);
 	if (n <= 0)

@@ -108,6 +108,7 @@ int msp_sys_shmdt(const void *addr);
 int msp_sys_shmctl(int id, int cmd, struct shmid_ds *buf);
 int msp_sys_open(const char *path, int flags, mode_t mode);
 int msp_sys_close(int fd);
+int msp_sys_ioctl(int fd, unsigned long cmd, void *arg);
 ssize_t msp_sys_read(int fd, void *buf, size_t len);
 int msp_sys_ftruncate(int fd, off_t len);
 int msp_sys_fstat(int fd, struct stat *st);

@@ -72,6 +72,11 @@ int msp_sys_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
+int msp_sys_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return syscall(SYS_ioctl, fd, cmd, arg);
+}
+
 ssize_t msp_sys_read(int fd, void *buf, size_t len)
 {
 	return syscall(SYS_read, fd, buf, len);

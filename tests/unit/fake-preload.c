@@ -314,8 +314,9 @@ int msp_sys_open(const char *path, int flags, mode_t mode)
 		if (fd < 0)
 			return -1;
 		d = fd_get(fd);
+		/* Upstream's unit; the granule is in MSHAREFS_GET_FS_STAT. */
 		d->len = (size_t)snprintf(d->content, sizeof(d->content),
-					  "%lu\n", FAKE_GRANULE);
+					  "%lu\n", 512UL << 30);
 		return fd;
 	}
 	f = file_find(path);
@@ -346,6 +347,23 @@ int msp_sys_close(int fd)
 		file_put(d->file);
 	d->used = false;
 	return 0;
+}
+
+/* mshare_info answers MSHAREFS_GET_FS_STAT with the granule. */
+int msp_sys_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	struct ffd *d = fd_get(fd);
+
+	if (!d)
+		FAIL(EBADF, -1);
+	if (d->file < 0 && d->len && cmd == MSHAREFS_GET_FS_STAT) {
+		struct msharefs_fs_stat *st = arg;
+
+		memset(st, 0, sizeof(*st));
+		st->granule = FAKE_GRANULE;
+		return 0;
+	}
+	FAIL(ENOTTY, -1);
 }
 
 ssize_t msp_sys_read(int fd, void *buf, size_t len)
