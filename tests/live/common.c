@@ -677,6 +677,17 @@ bool shmem_thp_works(void)
 	return works;
 }
 
+long vmstat_num(const char *key)
+{
+	const char *t = proc_read("/proc/vmstat");
+	size_t kl = strlen(key);
+
+	for (const char *p = t; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			return atol(p + kl + 1);
+	return -1;
+}
+
 long meminfo_kib(const char *key)
 {
 	long v, prev = -1, end = now_ms() + (long)(2000 * live_speed());

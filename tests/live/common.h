@@ -231,6 +231,8 @@ long status_kib(pid_t pid, const char *key);
 bool shmem_thp_works(void);
 /* "KEY: N kB" of the mapping starting at start in /proc/self/smaps; -1. */
 long smaps_kib(const void *start, const char *key);
+/* "KEY N" of /proc/vmstat (numa_hint_faults, ...); -1 if absent. */
+long vmstat_num(const char *key);
 /* "KEY: N kB" of /proc/meminfo, settled: after RCU grace periods and
  * with the per-CPU counters folded, three readings in a row agree. */
 long meminfo_kib(const char *key);

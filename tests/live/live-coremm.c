@@ -50,6 +50,15 @@
  *            page is never given back to the allocator (one page per
  *            run).  Kernels without CONFIG_MEMORY_FAILURE (the debug
  *            build) refuse both with EINVAL, which is printed.
+ *  numa     with two NUMA nodes (the two-node boot, live-numa-RELEASE,
+ *            MSHARE_NUMA_NODES=2; one node elsewhere: a note): a private
+ *            control buffer moves between the nodes (move_pages,
+ *            migrate_pages: migration works in this VM), while every
+ *            region page stays where it is, at the same PFN in this window
+ *            and a fresh one, through move_pages to the other node,
+ *            migrate_pages, mbind(MPOL_BIND, MPOL_MF_MOVE) and 3 s of NUMA
+ *            balancing with the writer and the reader on CPUs of the two
+ *            nodes.
  *  gupfast   vmsplice (GUP-fast) and futex waits on the window in one
  *            thread while another does MADV_DONTNEED, PROTECT RO/RW and
  *            munmap + mmap again, for a few seconds.  It found a deadlock:
@@ -741,6 +750,130 @@ static void step_hwpoison(void)
 	workers_check("hwpoison");
 }
 
+/* Nodes in /sys/devices/system/node/online ("0", "0-1", "0,2-3"). */
+static int nodes_online(void)
+{
+	const char *s = proc_read("/sys/devices/system/node/online");
+	int n = 0;
+
+	while (s && *s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		n += (int)(b - a + 1);
+		s = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+#define NUMA_PAGES	8
+
+/* The node of each page (move_pages query): a node, or a negative errno. */
+static void nodes_of(void **pages, int n, int *status)
+{
+	CHECKF(syscall(SYS_move_pages, 0, (unsigned long)n, pages, NULL, status, 0) == 0,
+	       "move_pages (query): %s", strerror(errno));
+}
+
+static void step_numa(void)
+{
+	const char *want = getenv("MSHARE_NUMA_NODES");
+	int nodes = nodes_online(), before[NUMA_PAGES], after[NUMA_PAGES];
+	int st[NUMA_PAGES], to[NUMA_PAGES], cst[NUMA_PAGES], cto[NUMA_PAGES];
+	void *pages[NUMA_PAGES], *ctl_pages[NUMA_PAGES];
+	uint64_t pfn[NUMA_PAGES];
+	unsigned long mask;
+	long hint0, migr0, r;
+	char *control, *fresh;
+	const char *old;
+	int moved = 0;
+
+	if (want)
+		CHECKF(nodes >= atoi(want), "MSHARE_NUMA_NODES=%s, but %d node(s) online", want,
+		       nodes);
+	if (nodes < 2) {
+		printf("note: numa: one node here; the two-node boot (live-numa-*) migrates\n");
+		return;
+	}
+	workers_start(false);
+	control = mmap(NULL, NUMA_PAGES * ps, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(control != MAP_FAILED);
+	for (int i = 0; i < NUMA_PAGES; i++) {
+		control[i * ps] = 1;
+		ctl_pages[i] = control + i * ps;
+		/* Pages of both halves: the writer's and the reader's. */
+		pages[i] = win + (size_t)i * (SZ / NUMA_PAGES) + 5 * ps;
+		CHECK(probe_read(pages[i]) == 0);
+		pfn[i] = pfn_of(pages[i]);
+	}
+
+	/* The control moves: migration between the nodes works here. */
+	nodes_of(ctl_pages, NUMA_PAGES, cst);
+	for (int i = 0; i < NUMA_PAGES; i++)
+		cto[i] = cst[i] == 0 ? 1 : 0;
+	CHECKF(syscall(SYS_move_pages, 0, NUMA_PAGES, ctl_pages, cto, cst, 1 << 1) == 0,
+	       "move_pages of the control: %s", strerror(errno));
+	for (int i = 0; i < NUMA_PAGES; i++)
+		CHECKF(cst[i] == cto[i], "control page %d: status %d, want node %d", i, cst[i],
+		       cto[i]);
+
+	/* Region pages do not. */
+	nodes_of(pages, NUMA_PAGES, before);
+	for (int i = 0; i < NUMA_PAGES; i++) {
+		CHECKF(before[i] >= 0, "region page %d: no node (%d)", i, before[i]);
+		to[i] = before[i] == 0 ? 1 : 0;
+	}
+	r = syscall(SYS_move_pages, 0, NUMA_PAGES, pages, to, st, 1 << 1);
+	printf("note: numa: move_pages of region pages to the other node: %s, status %d %d %d %d\n",
+	       r < 0 ? strerrorname_np(errno) : "0", st[0], st[1], st[NUMA_PAGES - 2],
+	       st[NUMA_PAGES - 1]);
+	mask = (1UL << 0) | (1UL << 1);
+	r = syscall(SYS_migrate_pages, 0, 64, &mask, &(unsigned long){ 1UL << to[0] });
+	printf("note: numa: migrate_pages (nodes 0,1 -> %d): %ld%s%s\n", to[0], r,
+	       r < 0 ? " " : "", r < 0 ? strerrorname_np(errno) : "");
+	mask = 1UL << to[0];
+	r = syscall(SYS_mbind, win, SZ, 2 /* MPOL_BIND */, &mask, 64, 1 << 1 /* MPOL_MF_MOVE */);
+	printf("note: numa: mbind(MPOL_BIND node %d, MPOL_MF_MOVE) of the window: %s\n", to[0],
+	       r ? strerrorname_np(errno) : "0");
+	CHECK(syscall(SYS_mbind, win, SZ, 0 /* MPOL_DEFAULT */, NULL, 0, 0) == 0);
+
+	/* NUMA balancing, the writer on CPU 0 and the reader on CPU 1. */
+	old = proc_read("/proc/sys/kernel/numa_balancing");
+	hint0 = vmstat_num("numa_hint_faults");
+	migr0 = vmstat_num("numa_pages_migrated");
+	if (old) {
+		char saved[16];
+
+		snprintf(saved, sizeof(saved), "%s", old);
+		CHECK(proc_write("/proc/sys/kernel/numa_balancing", "1") == 0);
+		sleep_ms(3000);
+		proc_write("/proc/sys/kernel/numa_balancing", saved);
+		printf("note: numa: numa_balancing=1 for 3 s: numa_hint_faults +%ld, numa_pages_migrated +%ld\n",
+		       vmstat_num("numa_hint_faults") - hint0, vmstat_num("numa_pages_migrated") - migr0);
+	}
+
+	nodes_of(pages, NUMA_PAGES, after);
+	fresh = attach_own(RW);
+	CHECK(fresh != NULL);
+	for (int i = 0; i < NUMA_PAGES; i++) {
+		char *f = fresh + ((char *)pages[i] - win);
+
+		CHECKF(after[i] == before[i], "region page %d moved: node %d -> %d", i, before[i],
+		       after[i]);
+		CHECKF(pfn_of(pages[i]) == pfn[i], "region page %d: PFN changed", i);
+		CHECK(probe_read(f) == 0);
+		CHECKF(pfn_of(f) == pfn[i], "region page %d: another PFN in a fresh window", i);
+		moved += cst[i] == cto[i];
+	}
+	CHECK(munmap(fresh, SZ) == 0);
+	CHECK(munmap(control, NUMA_PAGES * ps) == 0);
+	printf("note: numa: %d nodes; %d control pages moved, 0 of %d region pages (nodes %d..%d)\n",
+	       nodes, moved, NUMA_PAGES, before[0], before[NUMA_PAGES - 1]);
+	workers_check("numa");
+}
+
 /* Each step's start on stderr (a test killed by its watchdog shows where). */
 #define STEP(fn) do {							\
 	fprintf(stderr, "%s at %ld ms\n", #fn, now_ms() - t_start);	\
@@ -766,6 +899,7 @@ int main(void)
 	STEP(step_thp);
 	STEP(step_pins);
 	STEP(step_pin_unmap);
+	STEP(step_numa);
 	STEP(step_gupfast);
 	STEP(step_hwpoison);
 

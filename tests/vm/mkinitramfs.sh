@@ -78,6 +78,7 @@ done
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 mknod -m 666 "$root/dev/null" c 1 3 2>/dev/null || true
 install -m 755 "$here/init.sh" "$root/init"
+install -m 644 "$here/klog-expected.awk" "$root/klog-expected.awk"
 cp "$ko" "$root/lib/msharefs.ko"
 for m in "${extra[@]:+${extra[@]}}"; do
 	cp "$m" "$root/lib/$(basename "$m")"

@@ -18,6 +18,9 @@
 #     --env NAME=VALUE  exported to the tests / the script (repeatable)
 #     --mem SIZE        VM memory (QEMU -m; $MSHARE_VM_MEM, default 1G)
 #     --smp N           VM CPUs ($MSHARE_VM_SMP, default 2)
+#     --numa N          N NUMA nodes, the memory split evenly between them
+#                       and the CPUs in N equal runs (N must divide --smp);
+#                       the tests get MSHARE_NUMA_NODES=N
 #     --vm-timeout S    the whole boot ($MSHARE_VM_TIMEOUT, default 900 s)
 #     --test-timeout S  each test ($MSHARE_TEST_TIMEOUT, default 120 s);
 #                       tests named live-stress-* get --stress-timeout S
@@ -46,7 +49,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-demo='' run='' output='' logdir='' fail=''
+demo='' run='' output='' logdir='' fail='' numa=''
 libdirs=() exports=() filelists=()
 vm_mem=${MSHARE_VM_MEM:-1G}
 vm_smp=${MSHARE_VM_SMP:-2}
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
 		exports+=(-E "$2"); shift 2 ;;
 	--mem) vm_mem=$2; shift 2 ;;
 	--smp) vm_smp=$2; shift 2 ;;
+	--numa) numa=$2; shift 2 ;;
 	--vm-timeout) vm_timeout=$2; shift 2 ;;
 	--test-timeout) test_timeout=$2; shift 2 ;;
 	--stress-timeout) stress_timeout=$2; shift 2 ;;
@@ -75,7 +79,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-for v in "$vm_timeout" "$test_timeout" "$stress_timeout" "$vm_smp"; do
+for v in "$vm_timeout" "$test_timeout" "$stress_timeout" "$vm_smp" "$numa"; do
 	[ -z "$v" ] || [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "run-vm.sh: not a positive number: $v" >&2; exit 2; }
 done
 if [ -n "$demo" ] && [ -n "$run" ]; then
@@ -144,7 +148,7 @@ envs=(-e "MSHARE_TEST_TIMEOUT=$test_timeout" -e "MSHARE_STRESS_TIMEOUT=$stress_t
 [ -n "${MSHARE_TIMEOUTS:-}" ] && envs+=(-e "MSHARE_TIMEOUTS=$MSHARE_TIMEOUTS")
 [ -n "${MSHARE_TESTS:-}" ] && envs+=(-e "MSHARE_TESTS=$MSHARE_TESTS")
 # Ours first: an --env MSHARE_SLOWDOWN=... of the caller comes later and wins.
-exports=(-E "MSHARE_SLOWDOWN=$slowdown" "${exports[@]}")
+exports=(-E "MSHARE_SLOWDOWN=$slowdown" ${numa:+-E "MSHARE_NUMA_NODES=$numa"} "${exports[@]}")
 mkargs=(-o "$initrd" -k "$ko" "${extra[@]}" "${libdirs[@]}" "${filelists[@]}" "${envs[@]}" "${exports[@]}")
 [ -n "$demo" ] && mkargs+=(-d "$demo")
 [ -n "$run" ] && mkargs+=(-r "$run")
@@ -158,6 +162,27 @@ qemu=(timeout -k 10 "$vm_timeout"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0,115200 panic=-1 loglevel=7 mitigations=off"
 	-serial "file:$console")
+if [ -n "$numa" ]; then
+	# memory-backend objects of equal size, one per node, and equal CPU runs.
+	case $vm_mem in
+	*[Gg]) mem_mib=$((${vm_mem%[Gg]} * 1024)) ;;
+	*[Mm]) mem_mib=${vm_mem%[Mm]} ;;
+	*) bail "--numa needs --mem in M or G, not $vm_mem" ;;
+	esac
+	[ $((vm_smp % numa)) = 0 ] && [ $((mem_mib % numa)) = 0 ] ||
+		bail "--numa $numa must divide --smp $vm_smp and the memory ($mem_mib MiB)"
+	per=$((vm_smp / numa))
+	# One socket per node: a node boundary inside a package makes the
+	# kernel warn (topology_sane) at boot.
+	for i in "${!qemu[@]}"; do
+		[ "${qemu[$i]}" = "$vm_smp" ] && [ "${qemu[$((i - 1))]}" = -smp ] &&
+			qemu[i]="$vm_smp,sockets=$numa,cores=$per,threads=1"
+	done
+	for ((i = 0; i < numa; i++)); do
+		qemu+=(-object "memory-backend-ram,id=mem$i,size=$((mem_mib / numa))M"
+			-numa "node,nodeid=$i,memdev=mem$i,cpus=$((i * per))-$((i * per + per - 1))")
+	done
+fi
 
 start=$(date +%s)
 if [ -n "$demo" ]; then
@@ -197,7 +222,8 @@ fi
 secs=$(($(date +%s) - start))
 
 scan_console() { # lines from the kernel, not the harness's own progress lines
-	tr -d '\r' <"$console" | grep -v 'mshare-vm: ' | grep -E -A12 "$BAD" | head -n 30
+	tr -d '\r' <"$console" | grep -v 'mshare-vm: ' | awk -f "$here/klog-expected.awk" |
+		grep -E -A12 "$BAD" | head -n 30
 }
 
 if [ -n "$run" ]; then
