@@ -770,6 +770,8 @@ static int nodes_online(void)
 
 #define NUMA_PAGES	8
 
+static char numa_saved[16];
+
 /* The node of each page (move_pages query): a node, or a negative errno. */
 static void nodes_of(void **pages, int n, int *status)
 {
@@ -844,16 +846,18 @@ static void step_numa(void)
 	hint0 = vmstat_num("numa_hint_faults");
 	migr0 = vmstat_num("numa_pages_migrated");
 	if (old) {
-		char saved[16];
-
-		snprintf(saved, sizeof(saved), "%s", old);
+		snprintf(numa_saved, sizeof(numa_saved), "%s", old);
 		CHECK(proc_write("/proc/sys/kernel/numa_balancing", "1") == 0);
 		sleep_ms(3000);
-		proc_write("/proc/sys/kernel/numa_balancing", saved);
+		/* Off while the pages are looked at: a scan parks our links. */
+		CHECK(proc_write("/proc/sys/kernel/numa_balancing", "0") == 0);
 		printf("note: numa: numa_balancing=1 for 3 s: numa_hint_faults +%ld, numa_pages_migrated +%ld\n",
 		       vmstat_num("numa_hint_faults") - hint0, vmstat_num("numa_pages_migrated") - migr0);
 	}
 
+	/* Relink what a scan parked: move_pages and pagemap see mapped pages only. */
+	for (int i = 0; i < NUMA_PAGES; i++)
+		CHECK(probe_read(pages[i]) == 0);
 	nodes_of(pages, NUMA_PAGES, after);
 	fresh = attach_own(RW);
 	CHECK(fresh != NULL);
@@ -869,6 +873,8 @@ static void step_numa(void)
 	}
 	CHECK(munmap(fresh, SZ) == 0);
 	CHECK(munmap(control, NUMA_PAGES * ps) == 0);
+	if (old)
+		proc_write("/proc/sys/kernel/numa_balancing", numa_saved);
 	printf("note: numa: %d nodes; %d control pages moved, 0 of %d region pages (nodes %d..%d)\n",
 	       nodes, moved, NUMA_PAGES, before[0], before[NUMA_PAGES - 1]);
 	workers_check("numa");
