@@ -343,6 +343,18 @@ void *raw_attach(int fd, size_t size, int prot)
 	return p;
 }
 
+void *attach_by_name(const char *name, size_t size, int prot)
+{
+	int rfd = open(mpath(name), (prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
+	void *p;
+
+	if (rfd < 0)
+		return NULL;
+	p = mmap(NULL, size, prot, MAP_SHARED, rfd, 0);
+	close(rfd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /* ---- processes ---- */
 
 pid_t spawn(int (*fn)(void *), void *arg)

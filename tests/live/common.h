@@ -133,6 +133,12 @@ const char *mpath(const char *name);
 int raw_create(const char *name, size_t size);
 /* Raw mmap(NULL, size, prot, MAP_SHARED, fd, 0); CHECKed. */
 void *raw_attach(int fd, size_t size, int prot);
+/*
+ * Open MNT/name (O_RDWR if prot has PROT_WRITE, else O_RDONLY), mmap size
+ * bytes MAP_SHARED with prot, close: the window, or NULL (not CHECKed: for
+ * children that report by exit status).
+ */
+void *attach_by_name(const char *name, size_t size, int prot);
 
 /* fork; the child runs fn(arg) and _exit()s with its return value. */
 pid_t spawn(int (*fn)(void *), void *arg);

@@ -129,18 +129,6 @@ static int fd;
 static char *win;
 static size_t ps;
 
-static char *attach_own(int prot)
-{
-	int rfd = open(mpath(NAME), (prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
-	char *p;
-
-	if (rfd < 0)
-		return NULL;
-	p = mmap(NULL, SZ, prot, MAP_SHARED, rfd, 0);
-	close(rfd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static int writer(void *arg)
 {
 	bool merge = arg != NULL;
@@ -148,7 +136,7 @@ static int writer(void *arg)
 	long gen = 0;
 
 	cpu_pin(0);
-	w = attach_own(RW);
+	w = attach_by_name(NAME, SZ, RW);
 	if (!w)
 		return 10;
 	if (merge && prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) && errno != EINVAL)
@@ -174,7 +162,7 @@ static int reader(void *arg)
 
 	(void)arg;
 	cpu_pin(cpus_online() > 1 ? 1 : 0);
-	w = attach_own(PROT_READ);
+	w = attach_by_name(NAME, SZ, PROT_READ);
 	if (!w)
 		return 10;
 	r = (const volatile uint64_t *)(w + HALF);
@@ -476,7 +464,7 @@ static void pipe_holds(int rfd, size_t len, uint64_t seed, size_t pat_off, const
 /* A child pins window pages into the parent's pipe (*arg: its write end) and exits. */
 static int pin_and_exit(void *arg)
 {
-	char *w = attach_own(RW);
+	char *w = attach_by_name(NAME, SZ, RW);
 	struct iovec iov;
 
 	if (!w)
@@ -503,7 +491,7 @@ static void io_uring_pins(void)
 {
 	struct io_uring_params params;
 	struct iovec iov;
-	char *w = attach_own(RW);
+	char *w = attach_by_name(NAME, SZ, RW);
 	int ring, r;
 
 	CHECK(w);
@@ -549,7 +537,7 @@ static void step_pins(void)
 
 	workers_start(false);
 	/* munmap of the pinning window. */
-	w = attach_own(RW);
+	w = attach_by_name(NAME, SZ, RW);
 	CHECK(w);
 	r1 = pin_into_pipe(w + HALF, len);
 	CHECK(munmap(w, SZ) == 0);
@@ -739,7 +727,7 @@ static void step_hwpoison(void)
 	pfn = pfn_of(poison);
 	CHECKF(pfn == pfn_poison, "after MADV_HWPOISON: PFN %#llx -> %#llx in this window",
 	       (unsigned long long)pfn_poison, (unsigned long long)pfn);
-	fresh = attach_own(RW);
+	fresh = attach_by_name(NAME, SZ, RW);
 	CHECK(fresh != NULL);
 	CHECK(probe_read(fresh + (poison - win)) == 0);
 	pfn = pfn_of(fresh + (poison - win));
@@ -859,7 +847,7 @@ static void step_numa(void)
 	for (int i = 0; i < NUMA_PAGES; i++)
 		CHECK(probe_read(pages[i]) == 0);
 	nodes_of(pages, NUMA_PAGES, after);
-	fresh = attach_own(RW);
+	fresh = attach_by_name(NAME, SZ, RW);
 	CHECK(fresh != NULL);
 	for (int i = 0; i < NUMA_PAGES; i++) {
 		char *f = fresh + ((char *)pages[i] - win);

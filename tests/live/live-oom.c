@@ -58,18 +58,6 @@ static void set_oom_score_adj(const char *v)
 	       "oom_score_adj %s: %s", v, strerror(errno));
 }
 
-static char *attach_own(void)
-{
-	int rfd = open(mpath(NAME), O_RDWR);
-	char *p;
-
-	if (rfd < 0)
-		return NULL;
-	p = mmap(NULL, SZ, RW, MAP_SHARED, rfd, 0);
-	close(rfd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static int verifier(void *arg)
 {
 	char *w;
@@ -77,7 +65,7 @@ static int verifier(void *arg)
 	(void)arg;
 	set_oom_score_adj("-1000");
 	cpu_pin(cpus_online() > 1 ? 1 : 0);
-	w = attach_own();
+	w = attach_by_name(NAME, SZ, RW);
 	if (!w)
 		return 10;
 	atomic_fetch_add(&ctl->ready, 1);
@@ -97,7 +85,7 @@ static int victim(void *arg)
 
 	(void)arg;
 	set_oom_score_adj("1000");
-	w = (const volatile uint64_t *)attach_own();
+	w = (const volatile uint64_t *)attach_by_name(NAME, SZ, RW);
 	if (!w)
 		return 10;
 	atomic_fetch_add(&ctl->ready, 1);
