@@ -442,6 +442,13 @@ static vm_fault_t mshare_register(struct vm_fault *vmf)
 	return VM_FAULT_RETRY;
 }
 
+/* Whether a fault may release its lock and ask the core to retry. */
+static bool mshare_may_drop_lock(struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
+	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
+}
+
 /*
  * A parked entry with no table to link and none to build one from: clear
  * it under mmap_lock for writing (no walker reads it then) and retry, so
