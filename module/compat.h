@@ -87,7 +87,6 @@ msharefs_mm_get_unmapped_area(unsigned long addr, unsigned long len,
 #endif
 }
 
-/* 6.4 added per-VMA locks: faults may hold one instead of mmap_lock. */
 /* Whether a fault may release its lock and ask the core to retry. */
 static inline bool mshare_may_drop_lock(struct vm_fault *vmf)
 {
@@ -95,6 +94,7 @@ static inline bool mshare_may_drop_lock(struct vm_fault *vmf)
 	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
 }
 
+/* 6.4 added per-VMA locks: faults may hold one instead of mmap_lock. */
 static inline void msharefs_release_fault_lock(struct vm_fault *vmf)
 {
 #if MSHAREFS_KERNEL_AT_LEAST(6, 5)

@@ -156,14 +156,11 @@ if ! err=$("$here/mkinitramfs.sh" "${mkargs[@]}" "$@" 2>&1); then
 	bail "building the initramfs failed:" "$err"
 fi
 
-qemu=(timeout -k 10 "$vm_timeout"
-	qemu-system-x86_64 -accel tcg -smp "$vm_smp" -m "$vm_mem"
-	-nodefaults -no-user-config -display none -no-reboot
-	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0,115200 panic=-1 loglevel=7 mitigations=off"
-	-serial "file:$console")
+# --numa: one socket per node (a node boundary inside a package makes the
+# kernel warn, topology_sane, at boot), equal CPU runs, and memory-backend
+# objects of equal size, one per node.
+smp=$vm_smp numa_args=()
 if [ -n "$numa" ]; then
-	# memory-backend objects of equal size, one per node, and equal CPU runs.
 	case $vm_mem in
 	*[Gg]) mem_mib=$((${vm_mem%[Gg]} * 1024)) ;;
 	*[Mm]) mem_mib=${vm_mem%[Mm]} ;;
@@ -172,17 +169,18 @@ if [ -n "$numa" ]; then
 	[ $((vm_smp % numa)) = 0 ] && [ $((mem_mib % numa)) = 0 ] ||
 		bail "--numa $numa must divide --smp $vm_smp and the memory ($mem_mib MiB)"
 	per=$((vm_smp / numa))
-	# One socket per node: a node boundary inside a package makes the
-	# kernel warn (topology_sane) at boot.
-	for i in "${!qemu[@]}"; do
-		[ "${qemu[$i]}" = "$vm_smp" ] && [ "${qemu[$((i - 1))]}" = -smp ] &&
-			qemu[i]="$vm_smp,sockets=$numa,cores=$per,threads=1"
-	done
+	smp="$vm_smp,sockets=$numa,cores=$per,threads=1"
 	for ((i = 0; i < numa; i++)); do
-		qemu+=(-object "memory-backend-ram,id=mem$i,size=$((mem_mib / numa))M"
+		numa_args+=(-object "memory-backend-ram,id=mem$i,size=$((mem_mib / numa))M"
 			-numa "node,nodeid=$i,memdev=mem$i,cpus=$((i * per))-$((i * per + per - 1))")
 	done
 fi
+qemu=(timeout -k 10 "$vm_timeout"
+	qemu-system-x86_64 -accel tcg -smp "$smp" -m "$vm_mem" "${numa_args[@]}"
+	-nodefaults -no-user-config -display none -no-reboot
+	-kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0,115200 panic=-1 loglevel=7 mitigations=off"
+	-serial "file:$console")
 
 start=$(date +%s)
 if [ -n "$demo" ]; then
