@@ -56,21 +56,27 @@ static void mshare_region_fill_stat(struct inode *inode,
 	st->pt_bytes_saved = mshare_saved_bytes(st->pt_links, st->pt_tables);
 }
 
-/* Sum the figures of every region of @sb (the drop_caches walk). */
-static void mshare_fs_fill_stat(struct super_block *sb,
-				struct msharefs_fs_stat *st)
+/* A walk of a mount's regions: its actor, like readdir's dir_context. */
+struct mshare_region_walk {
+	void (*actor)(struct mshare_region_walk *walk, struct inode *inode);
+	bool unlinked_only;
+};
+
+/*
+ * Call @walk's actor on every region inode of @sb (only the unlinked ones
+ * if it asks), holding a reference and no lock: the drop_caches walk,
+ * where the reference kept on the current inode keeps it on the list.
+ */
+static void mshare_walk_regions(struct super_block *sb,
+				   struct mshare_region_walk *walk)
 {
 	struct inode *inode, *toput = NULL;
-	struct msharefs_region_stat rs;
-
-	st->granule = MSHAREFS_GRANULE;
-	st->page_size = PAGE_SIZE;
-	strscpy(st->module_version, MSHAREFS_VERSION,
-		sizeof(st->module_version));
 
 	spin_lock(&sb->s_inode_list_lock);
 	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 		if (!msharefs_is_region_inode(inode))
+			continue;
+		if (walk->unlinked_only && READ_ONCE(inode->i_nlink))
 			continue;
 		/* NULL while the inode is being freed: it no longer counts. */
 		if (!igrab(inode))
@@ -79,19 +85,51 @@ static void mshare_fs_fill_stat(struct super_block *sb,
 		iput(toput);
 		toput = inode;
 
-		mshare_region_fill_stat(inode, &rs);
-		st->regions++;
-		st->attachers += rs.attachers;
-		st->windows += rs.windows;
-		st->resident_pages += rs.resident_pages;
-		st->pt_tables += rs.pt_tables;
-		st->pt_links += rs.pt_links;
+		walk->actor(walk, inode);
 
 		cond_resched();
 		spin_lock(&sb->s_inode_list_lock);
 	}
 	spin_unlock(&sb->s_inode_list_lock);
 	iput(toput);
+}
+
+struct mshare_fs_walk {
+	struct mshare_region_walk walk;
+	struct msharefs_fs_stat *st;
+};
+
+static void mshare_fs_add_region(struct mshare_region_walk *walk,
+				 struct inode *inode)
+{
+	struct msharefs_fs_stat *st =
+		container_of(walk, struct mshare_fs_walk, walk)->st;
+	struct msharefs_region_stat rs;
+
+	mshare_region_fill_stat(inode, &rs);
+	st->regions++;
+	st->attachers += rs.attachers;
+	st->windows += rs.windows;
+	st->resident_pages += rs.resident_pages;
+	st->pt_tables += rs.pt_tables;
+	st->pt_links += rs.pt_links;
+}
+
+/* Sum the figures of every region of @sb. */
+static void mshare_fs_fill_stat(struct super_block *sb,
+				struct msharefs_fs_stat *st)
+{
+	struct mshare_fs_walk w = {
+		.walk.actor = mshare_fs_add_region,
+		.st = st,
+	};
+
+	st->granule = MSHAREFS_GRANULE;
+	st->page_size = PAGE_SIZE;
+	strscpy(st->module_version, MSHAREFS_VERSION,
+		sizeof(st->module_version));
+
+	mshare_walk_regions(sb, &w.walk);
 	st->pt_bytes_saved = mshare_saved_bytes(st->pt_links, st->pt_tables);
 	st->pt_pooled = mshare_table_pool_size();
 }
@@ -164,21 +202,49 @@ static void mshare_fill_entry(struct file *file, struct inode *inode,
 	e->stat.size = sizeof(e->stat);
 }
 
+/* Where MSHAREFS_LIST_REGIONS is in its caller's array. */
+struct mshare_list_walk {
+	struct mshare_region_walk walk;
+	struct file *file;
+	char __user *array;
+	u64 nr, entry_size;
+	size_t esize;
+	u64 filled, total;
+	long err;
+	struct msharefs_region_entry e;
+};
+
+static void mshare_list_add_region(struct mshare_region_walk *walk,
+				   struct inode *inode)
+{
+	struct mshare_list_walk *w =
+		container_of(walk, struct mshare_list_walk, walk);
+	char __user *dst = w->array + w->filled * w->entry_size;
+
+	w->total++;
+	if (w->filled >= w->nr || w->err)
+		return;
+	mshare_fill_entry(w->file, inode, &w->e);
+	if (copy_to_user(dst, &w->e, w->esize) ||
+	    (w->entry_size > w->esize &&
+	     clear_user(dst + w->esize, w->entry_size - w->esize)))
+		w->err = -EFAULT;
+	else
+		w->filled++;
+}
+
 /*
- * MSHAREFS_LIST_REGIONS: walk the regions of the mount as
- * mshare_fs_fill_stat() does, copying one entry per region that matches
- * while the array has room, and count them all.
+ * MSHAREFS_LIST_REGIONS: copy one entry per region that matches while the
+ * array has room, and count them all.
  */
 long mshare_ioctl_list(struct file *file, void __user *ubuf, size_t usize)
 {
-	struct super_block *sb = file_inode(file)->i_sb;
-	struct inode *inode, *toput = NULL;
-	struct msharefs_region_entry e;
+	struct mshare_list_walk w = {
+		.walk.actor = mshare_list_add_region,
+		.file = file,
+	};
 	struct msharefs_list hdr;
-	char __user *array;
-	size_t esize;
-	u64 filled = 0, total = 0, bytes;
-	long err = 0;
+	u64 bytes;
 
 	if (usize < MSHAREFS_LIST_SIZE_VER1)
 		return -EINVAL;
@@ -188,47 +254,20 @@ long mshare_ioctl_list(struct file *file, void __user *ubuf, size_t usize)
 	    hdr.entry_size < MSHAREFS_ENTRY_SIZE_VER1 ||
 	    check_mul_overflow(hdr.nr, (u64)hdr.entry_size, &bytes))
 		return -EINVAL;
-	esize = min_t(size_t, hdr.entry_size, sizeof(e));
-	array = u64_to_user_ptr(hdr.entries);
+	w.esize = min_t(size_t, hdr.entry_size, sizeof(w.e));
+	w.array = u64_to_user_ptr(hdr.entries);
+	w.nr = hdr.nr;
+	w.entry_size = hdr.entry_size;
 
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		if (!msharefs_is_region_inode(inode))
-			continue;
-		if ((hdr.flags & MSHAREFS_LIST_UNLINKED) &&
-		    READ_ONCE(inode->i_nlink))
-			continue;
-		if (!igrab(inode))
-			continue;
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(toput);
-		toput = inode;
-
-		total++;
-		if (filled < hdr.nr && !err) {
-			char __user *dst = array + filled * hdr.entry_size;
-
-			mshare_fill_entry(file, inode, &e);
-			if (copy_to_user(dst, &e, esize) ||
-			    (hdr.entry_size > esize &&
-			     clear_user(dst + esize, hdr.entry_size - esize)))
-				err = -EFAULT;
-			else
-				filled++;
-		}
-
-		cond_resched();
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	iput(toput);
-	if (err)
-		return err;
+	w.walk.unlinked_only = hdr.flags & MSHAREFS_LIST_UNLINKED;
+	mshare_walk_regions(file_inode(file)->i_sb, &w.walk);
+	if (w.err)
+		return w.err;
 
 	hdr.version = MSHAREFS_STAT_VERSION;
-	hdr.size = esize;
-	hdr.nr = filled;
-	hdr.total = total;
+	hdr.size = w.esize;
+	hdr.nr = w.filled;
+	hdr.total = w.total;
 	if (copy_to_user(ubuf, &hdr, sizeof(hdr)))
 		return -EFAULT;
 	return 0;
