@@ -6,8 +6,8 @@
 # and stdout.
 #
 #   bench/huge.sh [options] [RELEASE...]
-#     RELEASE...          kernels to boot (default: the 6.1 and 6.12 series
-#                         of tests/vm/kernels.sh list; PREEMPT_RT kernels
+#     RELEASE...          kernels to boot (default: every non-RT, non-debug
+#                         release of tests/vm/kernels.sh list; PREEMPT_RT kernels
 #                         have no 2 MiB pages for shmem)
 #     --args "ARGS"       mshare-hugebench arguments (default: $DEFAULT_ARGS)
 #     --mem SIZE          VM memory (default 4G)
@@ -21,7 +21,10 @@ set -euo pipefail
 DEFAULT_ARGS='-s 512M -r 9 -a 2000000'
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cmdline="bench/huge.sh$(printf ' %q' "$@")"
+# The module's MODULE_VERSION, as meson gives it (module/build.sh).
+version=$(sed -n "s/^ *version: *'\([^']*\)'.*/\1/p" "$top/meson.build" | head -n 1)
+cmdline=bench/huge.sh
+[ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 args='' mem=4G out=$top/bench/HUGE.md workdir=''
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -55,13 +58,14 @@ printf '#!/bin/sh\nexec mshare-hugebench %s\n' "$args" >"$script"
 tree=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$top" status --porcelain -- module 2>/dev/null)" ] ||
 	tree="$tree with uncommitted changes in module/"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 sections=()
 failed=0
 for rel in "${releases[@]}"; do
 	ko=$workdir/msharefs-$rel.ko
 	say "building msharefs.ko for $rel"
 	"$top/module/build.sh" "$("$top/tests/vm/kernels.sh" kdir "$rel")" "$ko" \
-		"$top/module" "$top/include/uapi" "$workdir/kbuild-$rel"
+		"$top/module" "$top/include/uapi" "$workdir/kbuild-$rel" "$version"
 	say "booting $rel: mshare-hugebench $args"
 	rc=0
 	"$top/tests/vm/run-vm.sh" --run "$script" --output "$workdir/out-$rel.md" \
@@ -90,7 +94,8 @@ results=$workdir/HUGE.md
 {
 	echo "# Random access with 4 KiB and 2 MiB pages"
 	echo
-	echo "Made by \`$cmdline\` on $(date -u '+%Y-%m-%d %H:%M UTC'), tree $tree."
+	echo "Made by \`$cmdline\` on $(date -u '+%Y-%m-%d %H:%M UTC'), tree $tree;"
+	echo "host load average when it began: $load0 ($(nproc) CPUs)."
 	echo "VM: QEMU TCG (no KVM), 2 vCPUs, $mem; one boot per kernel runs"
 	echo "\`mshare-hugebench $args\` (method: the comment at the top of"
 	echo "\`bench/mshare-hugebench.c\`; under TCG, TLB effects are QEMU's, not a CPU's)."

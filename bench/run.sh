@@ -30,7 +30,10 @@ DEFAULT_ARGS='-s 1G -n 1,2,8,32,128 -p 3 -r 15 -x 1000'
 QUICK_ARGS='-s 64M -n 1,2,8 -p 3 -r 5 -q'
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cmdline="bench/run.sh$(printf ' %q' "$@")"
+# The module's MODULE_VERSION, as meson gives it (module/build.sh).
+version=$(sed -n "s/^ *version: *'\([^']*\)'.*/\1/p" "$top/meson.build" | head -n 1)
+cmdline=bench/run.sh
+[ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 builddir='' args='' mem=4G out='' workdir='' wait_idle='' quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -124,7 +127,8 @@ for rel in "${releases[@]}"; do
 	ko=$workdir/msharefs-$rel.ko
 	say "building msharefs.ko for $rel"
 	kdir=$("$top/tests/vm/kernels.sh" kdir "$rel")
-	"$top/module/build.sh" "$kdir" "$ko" "$top/module" "$top/include/uapi" "$workdir/kbuild-$rel"
+	"$top/module/build.sh" "$kdir" "$ko" "$top/module" "$top/include/uapi" \
+		"$workdir/kbuild-$rel" "$version"
 
 	wait_for_idle
 	loadfile=$workdir/load-$rel.txt

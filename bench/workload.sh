@@ -23,7 +23,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cmdline="bench/workload.sh$(printf ' %q' "$@")"
+cmdline=bench/workload.sh
+[ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 builddir=$top/build rounds=3 out=$top/bench/RESULTS.md workdir='' wait_idle=''
 envs=()
 while [ $# -gt 0 ]; do
