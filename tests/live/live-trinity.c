@@ -255,6 +255,53 @@ static int nobody_left(void)
 	return n;
 }
 
+/* Print a line of /proc/PID/NAME (its first line), or "-". */
+static void show_proc_line(const char *pid, const char *name)
+{
+	char path[300], line[256] = "-";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, name);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			snprintf(line, sizeof(line), "-");
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	fprintf(stderr, " %s=[%s]", name, line);
+}
+
+/*
+ * Trinity did not stop after SIGINT: say where each of its processes is
+ * (state, wait channel, system call) before they are killed, so that a
+ * run that hangs at its end shows why.
+ */
+static void show_nobody(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[300];
+		struct stat st;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s", de->d_name);
+		if (stat(path, &st) || st.st_uid != NOBODY)
+			continue;
+		fprintf(stderr, "  uid %d pid %s:", NOBODY, de->d_name);
+		show_proc_line(de->d_name, "stat");
+		show_proc_line(de->d_name, "wchan");
+		show_proc_line(de->d_name, "syscall");
+		fprintf(stderr, "\n");
+	}
+	closedir(d);
+}
+
 /* After the fuzzing: a fresh region still shares its tables and data. */
 static void mount_still_works(void)
 {
@@ -425,10 +472,16 @@ int main(void)
 	}
 	CHECK(kill(pid, SIGINT) == 0);
 	{
-		long end = now_ms() + wait_ms(60000);
+		long grace = wait_ms(60000), end = now_ms() + grace;
+		pid_t w;
 
-		while (waitpid(pid, &st, WNOHANG) == 0 && now_ms() < end)
+		while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < end)
 			usleep(100000);
+		if (w == 0) {
+			fprintf(stderr, "  trinity still running %ld s after SIGINT; its processes:\n",
+				grace / 1000);
+			show_nobody();
+		}
 	}
 	kill_nobody();
 	waitpid(pid, &st, 0);
