@@ -233,28 +233,6 @@ static void kill_nobody(void)
 	}
 }
 
-/* Whether any process of uid NOBODY is left (zombies reaped by init). */
-static int nobody_left(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((de = readdir(d))) {
-		char path[300];
-		struct stat st;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s", de->d_name);
-		if (stat(path, &st) == 0 && st.st_uid == NOBODY)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* Print a line of /proc/PID/NAME (its first line), or "-". */
 static void show_proc_line(const char *pid, const char *name)
 {
@@ -273,17 +251,18 @@ static void show_proc_line(const char *pid, const char *name)
 }
 
 /*
- * Trinity did not stop after SIGINT: say where each of its processes is
- * (state, wait channel, system call) before they are killed, so that a
- * run that hangs at its end shows why.
+ * How many processes of uid NOBODY are left (zombies reaped by init).
+ * With @show, say where each is (state, wait channel, system call): for
+ * a trinity that did not stop after SIGINT, before it is killed, so that
+ * a run that hangs at its end shows why.
  */
-static void show_nobody(void)
+static int nobody_left(bool show)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
+	int n = 0;
 
-	if (!d)
-		return;
+	CHECK(d != NULL);
 	while ((de = readdir(d))) {
 		char path[300];
 		struct stat st;
@@ -293,6 +272,9 @@ static void show_nobody(void)
 		snprintf(path, sizeof(path), "/proc/%s", de->d_name);
 		if (stat(path, &st) || st.st_uid != NOBODY)
 			continue;
+		n++;
+		if (!show)
+			continue;
 		fprintf(stderr, "  uid %d pid %s:", NOBODY, de->d_name);
 		show_proc_line(de->d_name, "stat");
 		show_proc_line(de->d_name, "wchan");
@@ -300,6 +282,7 @@ static void show_nobody(void)
 		fprintf(stderr, "\n");
 	}
 	closedir(d);
+	return n;
 }
 
 /* After the fuzzing: a fresh region still shares its tables and data. */
@@ -480,7 +463,7 @@ int main(void)
 		if (w == 0) {
 			fprintf(stderr, "  trinity still running %ld s after SIGINT; its processes:\n",
 				grace / 1000);
-			show_nobody();
+			nobody_left(true);
 		}
 	}
 	kill_nobody();
@@ -502,8 +485,8 @@ int main(void)
 	}
 	CHECKF(ran != NULL && strstr(out, "kernel became tainted") == NULL,
 	       "trinity did not finish cleanly (status %#x); its output:\n%s", st, out);
-	CHECKF(nobody_left() == 0, "%d processes of uid %d left after SIGKILL", nobody_left(),
-	       NOBODY);
+	CHECKF(nobody_left(false) == 0, "%d processes of uid %d left after SIGKILL",
+	       nobody_left(false), NOBODY);
 
 	/* The mounts still work, and what trinity left can be removed. */
 	fprintf(stderr, "  %ld victims left under %s\n", stat_tree(victims), victims);
