@@ -21,8 +21,9 @@ set -euo pipefail
 DEFAULT_ARGS='-s 512M -r 9 -a 2000000'
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-# The module's MODULE_VERSION, as meson gives it (module/build.sh).
-version=$(sed -n "s/^ *version: *'\([^']*\)'.*/\1/p" "$top/meson.build" | head -n 1)
+# The module's MODULE_VERSION (module/build.sh), from meson.build as
+# module/Makefile reads it.
+version=$(make -s -C "$top/module" version)
 cmdline=bench/huge.sh
 [ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 args='' mem=4G out=$top/bench/HUGE.md workdir=''

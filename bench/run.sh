@@ -30,8 +30,9 @@ DEFAULT_ARGS='-s 1G -n 1,2,8,32,128 -p 3 -r 15 -x 1000'
 QUICK_ARGS='-s 64M -n 1,2,8 -p 3 -r 5 -q'
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-# The module's MODULE_VERSION, as meson gives it (module/build.sh).
-version=$(sed -n "s/^ *version: *'\([^']*\)'.*/\1/p" "$top/meson.build" | head -n 1)
+# The module's MODULE_VERSION (module/build.sh), from meson.build as
+# module/Makefile reads it.
+version=$(make -s -C "$top/module" version)
 cmdline=bench/run.sh
 [ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
 builddir='' args='' mem=4G out='' workdir='' wait_idle='' quick=0
