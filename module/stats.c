@@ -68,7 +68,7 @@ struct mshare_region_walk {
  * where the reference kept on the current inode keeps it on the list.
  */
 static void mshare_walk_regions(struct super_block *sb,
-				   struct mshare_region_walk *walk)
+				struct mshare_region_walk *walk)
 {
 	struct inode *inode, *toput = NULL;
 
