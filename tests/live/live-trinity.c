@@ -441,6 +441,7 @@ int main(void)
 	static struct kept_output kept;
 	struct msharefs_fs_stat seen = { 0 };
 	const char *ran;
+	bool clean;
 	long t0, left;
 	int argc = 0, outfd, st;
 	pid_t pid;
@@ -562,10 +563,10 @@ int main(void)
 		       (unsigned long long)seen.resident_pages);
 		klog_mark("trinity: %s", line);
 	}
-	if (ran == NULL || strstr(out, "kernel became tainted"))
+	clean = ran != NULL && strstr(out, "kernel became tainted") == NULL;
+	if (!clean)
 		fprintf(stderr, "%s\n", out);
-	CHECKF(ran != NULL && strstr(out, "kernel became tainted") == NULL,
-	       "trinity did not finish cleanly (status %#x): see its output above", st);
+	CHECKF(clean, "trinity did not finish cleanly (status %#x): see its output above", st);
 	CHECKF(nobody_left(false) == 0, "%d processes of uid %d left after SIGKILL",
 	       nobody_left(false), NOBODY);
 
